@@ -1,0 +1,290 @@
+//! Configuration: every setting is a command-line flag and an environment variable (also read
+//! from `.env`), validated at start-up so that a bad value stops the process with a message
+//! naming it.
+//!
+//! | variable | default | meaning |
+//! | --- | --- | --- |
+//! | `DATABASE_URL` | unset | PostgreSQL to use; unset starts the embedded cluster under `DATA_DIR` |
+//! | `BIND_ADDR` | `127.0.0.1:8080` | address `serve` listens on |
+//! | `JWT_SECRET` | generated under `DATA_DIR` | HS256 secret for bearer tokens |
+//! | `JWT_PUBLIC_KEY_FILE` | unset | PEM RSA public key; also accepts RS256 tokens |
+//! | `DATA_DIR` | `.data` | embedded cluster, generated development secret |
+//! | `LOG_FORMAT` | `pretty` | `pretty` or `json` |
+//! | `RUST_LOG` | `info` | log filter |
+//! | `DB_POOL_SIZE` .. `DB_STATEMENT_TIMEOUT_MS` | see [`DatabaseConfig`] | pool limits |
+//! | `GRAPHQL_*` | see [`GraphqlLimits`] | query limits |
+//! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+/// The `profile-api` command line.
+#[derive(Debug, Parser)]
+#[command(name = "profile-api", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub config: Config,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands of SPEC §7.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the REST and GraphQL API (the default).
+    Serve {
+        /// Apply pending migrations before serving (external databases only; the embedded
+        /// cluster is always migrated).
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Apply pending migrations, under an advisory lock so replicas cannot race.
+    Migrate,
+    /// Load the demo data set (idempotent).
+    Seed {
+        /// The demo data set: the seed's example user and a few dozen others.
+        #[arg(long, required = true)]
+        demo: bool,
+    },
+    /// Mint a bearer token for local use.
+    Token {
+        /// The user id the token is for (`sub`).
+        #[arg(long)]
+        user: String,
+        /// `admin` adds the admin role.
+        #[arg(long)]
+        role: Option<TokenRole>,
+        /// Lifetime, such as `30m`, `1h` or `7d`.
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        ttl: Duration,
+    },
+    /// Import mongoexport JSON-lines files (media, users, follows, blocks) from a directory.
+    Import {
+        /// Directory holding `media.jsonl`, `users.jsonl`, `follows.jsonl`, `blocks.jsonl`.
+        dir: PathBuf,
+        /// Treat any skipped document as an error (non-zero exit status).
+        #[arg(long)]
+        strict: bool,
+        /// Documents written per transaction.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+        batch_size: u32,
+    },
+    /// Verify the follower/following counters against the follow table and repair drift.
+    Recount,
+    /// Print the GraphQL schema (SDL) that the server serves.
+    ExportSchema,
+}
+
+/// The role a minted token carries.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TokenRole {
+    /// An administrator: may read private profiles.
+    Admin,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable, coloured on a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// PostgreSQL connection URL; unset starts an embedded cluster under DATA_DIR.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind_addr: SocketAddr,
+    /// Secret for HS256 bearer tokens; unset uses a development secret kept in DATA_DIR.
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+    /// PEM file with an RSA public key: RS256 tokens signed with its private key are accepted too.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Directory for the embedded PostgreSQL cluster and the development secret.
+    #[arg(long, env = "DATA_DIR", default_value = ".data", global = true)]
+    pub data_dir: PathBuf,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty", global = true)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing's EnvFilter syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
+    pub rust_log: String,
+    /// Database pool settings.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// GraphQL query limits.
+    #[command(flatten)]
+    pub graphql: GraphqlLimits,
+    /// HTTP settings.
+    #[command(flatten)]
+    pub http: HttpConfig,
+}
+
+/// The connection pool (SPEC §7): every wait is bounded, so an outage answers 503 quickly.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// Connections in the pool.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16, global = true,
+          value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub pool_size: u32,
+    /// How long a request waits for a free connection before it gets a 503.
+    #[arg(long, env = "DB_POOL_WAIT_TIMEOUT_MS", default_value = "2000", value_parser = parse_millis, global = true)]
+    pub wait_timeout: Duration,
+    /// How long opening a new connection may take.
+    #[arg(long, env = "DB_CONNECT_TIMEOUT_MS", default_value = "3000", value_parser = parse_millis, global = true)]
+    pub create_timeout: Duration,
+    /// How long checking a recycled connection may take.
+    #[arg(long, env = "DB_RECYCLE_TIMEOUT_MS", default_value = "1000", value_parser = parse_millis, global = true)]
+    pub recycle_timeout: Duration,
+    /// A connection idle for longer than this is pinged before reuse.
+    #[arg(long, env = "DB_VERIFY_IDLE_AFTER_MS", default_value = "1000", value_parser = parse_millis, global = true)]
+    pub verify_idle_after: Duration,
+    /// `statement_timeout` set on every connection.
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value = "5000", value_parser = parse_millis, global = true)]
+    pub statement_timeout: Duration,
+}
+
+/// Limits on GraphQL operations.
+#[derive(Debug, Clone, Args)]
+pub struct GraphqlLimits {
+    /// Deepest selection nesting allowed.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 15, global = true)]
+    pub max_depth: usize,
+    /// Highest query complexity allowed.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub max_complexity: usize,
+    /// Most aliases in one operation.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_ALIASES",
+        default_value_t = 100,
+        global = true
+    )]
+    pub max_aliases: usize,
+    /// Serve introspection (and so GraphiQL's documentation).
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, global = true,
+          action = clap::ArgAction::Set)]
+    pub introspection: bool,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// Origins allowed by CORS, comma-separated; empty allows none, `*` allows any.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
+    /// Longest time a request may take before it is answered with 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value = "15000", value_parser = parse_millis, global = true)]
+    pub request_timeout: Duration,
+    /// How long shutdown waits for in-flight requests.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value = "10000", value_parser = parse_millis, global = true)]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            wait_timeout: Duration::from_secs(2),
+            create_timeout: Duration::from_secs(3),
+            recycle_timeout: Duration::from_secs(1),
+            verify_idle_after: Duration::from_secs(1),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for GraphqlLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 15,
+            max_complexity: 5000,
+            max_aliases: 100,
+            introspection: true,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            cors_origins: String::new(),
+            request_timeout: Duration::from_secs(15),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+fn parse_millis(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{value}` is not a positive number of milliseconds"))
+}
+
+/// Parses `90s`, `30m`, `1h`, `7d` (a number and a unit).
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let error = || format!("`{value}` is not a duration such as 90s, 30m, 1h or 7d");
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(error)?;
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number.parse().map_err(|_| error())?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.saturating_mul(60),
+        "h" => number.saturating_mul(3600),
+        "d" => number.saturating_mul(86_400),
+        _ => return Err(error()),
+    };
+    if seconds == 0 {
+        return Err(error());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5w").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,141 @@
+//! The GraphQL API (SPEC §6): one schema built by [`schema`] for the server, the tests and
+//! `export-schema`, and the HTTP handler that runs it with the request's context and viewer.
+
+pub mod error;
+pub mod loaders;
+pub mod query;
+pub mod scalars;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{FromRequest, Request, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use http::{HeaderMap, StatusCode, header};
+
+use crate::app::Ctx;
+use crate::config::GraphqlLimits;
+use crate::context::RequestContext;
+use crate::error::AppError;
+use crate::profiles::service;
+use crate::state::AppState;
+use loaders::Loaders;
+use query::QueryRoot;
+
+/// The schema type.
+pub type ApiSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema with the configured limits.
+pub fn schema(limits: &GraphqlLimits) -> ApiSchema {
+    let mut builder = Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema as served (what `schema.graphql` holds).
+pub fn sdl() -> String {
+    schema(&GraphqlLimits::default()).sdl()
+}
+
+/// `/graphql`: POST and GET for operations, GraphiQL for browsers.
+pub fn routes(schema: ApiSchema) -> Router<AppState> {
+    Router::new()
+        .route("/graphql", get(get_graphql).post(post_graphql))
+        .layer(Extension(schema))
+}
+
+async fn get_graphql(
+    State(state): State<AppState>,
+    Extension(schema): Extension<ApiSchema>,
+    Ctx(ctx): Ctx,
+    request: Request,
+) -> Response {
+    if wants_html(request.headers()) {
+        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    }
+    let request =
+        match <GraphQLRequest as FromRequest<AppState>>::from_request(request, &state).await {
+            Ok(request) => request.into_inner(),
+            Err(rejection) => return rejection.into_response(),
+        };
+    let mut request = request;
+    // GraphQL over HTTP: GET is for queries only, so a link can never change data.
+    let is_mutation = request.parsed_query().is_ok_and(|doc| {
+        doc.operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation)
+    });
+    if is_mutation {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "POST")],
+            "mutations must be sent with POST",
+        )
+            .into_response();
+    }
+    execute(&state, &schema, &ctx, request).await
+}
+
+async fn post_graphql(
+    State(state): State<AppState>,
+    Extension(schema): Extension<ApiSchema>,
+    Ctx(ctx): Ctx,
+    request: GraphQLRequest,
+) -> Response {
+    execute(&state, &schema, &ctx, request.into_inner()).await
+}
+
+async fn execute(
+    state: &AppState,
+    schema: &ApiSchema,
+    ctx: &Arc<RequestContext>,
+    request: async_graphql::Request,
+) -> Response {
+    if !ctx.header_problems.is_empty() {
+        return request_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            &AppError::Validation(ctx.header_problems.clone()),
+        );
+    }
+    let viewer = match service::resolve_viewer(state.db(), &ctx.credentials).await {
+        Ok(viewer) => viewer,
+        Err(error) => {
+            let status = crate::rest::envelope::status_of(error.kind());
+            return request_error(ctx, status, &error);
+        }
+    };
+    let request = request
+        .data(Loaders::new(state.db(), &viewer))
+        .data(viewer)
+        .data(ctx.clone())
+        .data(state.clone());
+    GraphQLResponse::from(schema.execute(request).await).into_response()
+}
+
+/// An error about the request as a whole (bad headers, bad token): no operation ran.
+fn request_error(ctx: &RequestContext, status: StatusCode, error: &AppError) -> Response {
+    let errors: Vec<async_graphql::ServerError> = error::gql_errors(error, ctx.lang)
+        .into_iter()
+        .map(|e| e.into_server_error(async_graphql::Pos::default()))
+        .collect();
+    let body = async_graphql::Response::from_errors(errors);
+    (status, GraphQLResponse::from(body)).into_response()
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}

@@ -1,0 +1,112 @@
+//! `Query`: reading profiles.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object};
+
+use super::error::{GqlResult, IntoGql};
+use super::loaders::Loaders;
+use super::types::User;
+use crate::db::profiles::UserForViewer;
+use crate::error::{AppError, AppResult};
+use crate::i18n::MessageId;
+use crate::identity::Viewer;
+use crate::profiles::{ObjectId, UsernameKey, privacy};
+
+/// Most ids `users(ids:)` accepts.
+pub const MAX_IDS: usize = 100;
+
+/// Reading profiles.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// A user by id (case-insensitive). Null, with an error at this path, when the user does not
+    /// exist, is deactivated, or may not be seen by the viewer.
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<User>> {
+        let id = parse_id(&id, "id").gql(ctx)?;
+        let loaded = ctx
+            .data_unchecked::<Loaders>()
+            .users
+            .load_one(id)
+            .await
+            .gql(ctx)?;
+        visible(ctx, loaded).gql(ctx).map(Some)
+    }
+
+    /// A user by username, case-insensitively; one leading `@` is allowed.
+    async fn user_by_username(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+    ) -> GqlResult<Option<User>> {
+        let key = UsernameKey::parse_lookup(&username)
+            .ok_or_else(|| AppError::invalid("username", MessageId::InvalidUsername))
+            .gql(ctx)?;
+        let loaded = ctx
+            .data_unchecked::<Loaders>()
+            .usernames
+            .load_one(key)
+            .await
+            .gql(ctx)?;
+        visible(ctx, loaded).gql(ctx).map(Some)
+    }
+
+    /// Up to 100 users by id, in the order asked, in one database round trip (and one more for
+    /// their counts). Each user that does not exist or may not be seen is null, with an error at
+    /// its index.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> GqlResult<Vec<Option<GqlResult<User>>>> {
+        if ids.len() > MAX_IDS {
+            return Err(AppError::Validation(vec![
+                crate::error::FieldError::new("ids", MessageId::TooManyIds).arg("max", MAX_IDS),
+            ]))
+            .gql(ctx);
+        }
+        let parsed: Vec<ObjectId> = ids
+            .iter()
+            .map(|id| parse_id(id, "ids"))
+            .collect::<AppResult<_>>()
+            .gql(ctx)?;
+        let loaded = ctx
+            .data_unchecked::<Loaders>()
+            .users
+            .load_many(parsed.iter().cloned())
+            .await
+            .gql(ctx)?;
+        Ok(parsed
+            .iter()
+            .map(|id| Some(visible(ctx, loaded.get(id).cloned()).gql(ctx)))
+            .collect())
+    }
+
+    /// The authenticated user's own profile; null when anonymous.
+    async fn viewer(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
+        let Some(id) = ctx.data_unchecked::<Viewer>().user_id().cloned() else {
+            return Ok(None);
+        };
+        let loaded = ctx
+            .data_unchecked::<Loaders>()
+            .users
+            .load_one(id)
+            .await
+            .gql(ctx)?;
+        visible(ctx, loaded).gql(ctx).map(Some)
+    }
+}
+
+fn parse_id(id: &ID, field: &str) -> AppResult<ObjectId> {
+    ObjectId::parse(id).ok_or_else(|| AppError::invalid(field, MessageId::InvalidUserId))
+}
+
+/// Applies the privacy rule to a loaded user; absent users are not found.
+pub fn visible(ctx: &Context<'_>, loaded: Option<UserForViewer>) -> AppResult<User> {
+    let loaded = loaded.ok_or(AppError::NotFound)?;
+    let viewer = ctx.data_unchecked::<Viewer>();
+    let profile = privacy::check(viewer, loaded.user, loaded.relation)?;
+    Ok(User(Arc::new(profile)))
+}

@@ -1,0 +1,224 @@
+//! The output types: `User`, `Media` and their enums. Every REST field has its twin here with the
+//! same value, because both read the same domain `User`.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::Utc;
+
+use super::error::{GqlResult, IntoGql, request_context};
+use super::loaders::Loaders;
+use super::scalars::{Date, DateTime};
+use crate::profiles::{self, VisibleProfile};
+
+/// Whether a user can take a live-stream call now. The values are the REST API's, lowercase.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(name = "AvailabilityStatus", rename_items = "lowercase")]
+pub enum AvailabilityStatus {
+    /// Ready to take calls.
+    Available,
+    /// In a call or otherwise occupied.
+    Busy,
+    /// Temporarily away.
+    Away,
+    /// Not reachable.
+    Offline,
+}
+
+impl From<profiles::AvailabilityStatus> for AvailabilityStatus {
+    fn from(status: profiles::AvailabilityStatus) -> Self {
+        match status {
+            profiles::AvailabilityStatus::Available => AvailabilityStatus::Available,
+            profiles::AvailabilityStatus::Busy => AvailabilityStatus::Busy,
+            profiles::AvailabilityStatus::Away => AvailabilityStatus::Away,
+            profiles::AvailabilityStatus::Offline => AvailabilityStatus::Offline,
+        }
+    }
+}
+
+/// The kind of a media item, as in the REST API.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(name = "MediaType", rename_items = "lowercase")]
+pub enum MediaType {
+    /// A still image.
+    Image,
+    /// A video.
+    Video,
+}
+
+/// A media item: a user's profile photo.
+pub struct Media(profiles::ProfilePhoto);
+
+/// A media item: a user's profile photo.
+#[Object(name = "Media")]
+impl Media {
+    /// The media item's id (24 hexadecimal characters).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Where the media is served from.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// Image or video.
+    #[graphql(name = "type")]
+    async fn media_type(&self) -> MediaType {
+        match self.0.media_type {
+            profiles::MediaType::Image => MediaType::Image,
+            profiles::MediaType::Video => MediaType::Video,
+        }
+    }
+}
+
+/// A user's public profile, as the viewer may see it.
+#[derive(Clone)]
+pub struct User(pub Arc<VisibleProfile>);
+
+impl User {
+    fn user(&self) -> &profiles::User {
+        self.0.user()
+    }
+}
+
+/// A user's profile. Profiles that the viewer may not see (private, blocked, deactivated) never
+/// resolve to a `User`: they are `null` with an error at their path.
+#[Object(name = "User")]
+impl User {
+    /// The user's id (24 hexadecimal characters; `_id` in the REST API).
+    async fn id(&self) -> ID {
+        ID(self.user().id.to_string())
+    }
+
+    /// Given name, 1–50 characters.
+    async fn name(&self) -> &str {
+        &self.user().name
+    }
+
+    /// Family name, 1–50 characters.
+    async fn surname(&self) -> &str {
+        &self.user().surname
+    }
+
+    /// Username as chosen by the user: 3–30 of letters, digits, `_` and `.`; unique regardless
+    /// of letter case.
+    async fn username(&self) -> &str {
+        &self.user().username
+    }
+
+    /// Whether the user can take a live-stream call now.
+    async fn availability_status(&self) -> AvailabilityStatus {
+        self.user().availability_status.into()
+    }
+
+    /// The profile photo, when set.
+    async fn profile_photo(&self) -> Option<Media> {
+        self.user().profile_photo.clone().map(Media)
+    }
+
+    /// Interests in the user's order (at most 20).
+    async fn interests(&self) -> &[String] {
+        &self.user().interests
+    }
+
+    /// Area of expertise (at most 100 characters).
+    async fn expertise(&self) -> Option<&str> {
+        self.user().expertise.as_deref()
+    }
+
+    /// Age in whole years, counted on today's date in the request's timezone; null without a
+    /// birth date.
+    async fn age(&self, ctx: &Context<'_>) -> GqlResult<Option<i32>> {
+        let request = request_context(ctx)?;
+        Ok(self.user().age_on(request.timezone.date_at(Utc::now())))
+    }
+
+    /// Price per live-stream minute in credits (0–100000).
+    async fn minute_price_in_live_stream(&self) -> i32 {
+        self.user().minute_price_in_live_stream
+    }
+
+    /// Number of accepted followers (pending requests do not count).
+    async fn followers_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
+        Ok(counts(ctx, self).await?.followers)
+    }
+
+    /// Number of users this user follows (accepted relations only).
+    async fn following_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
+        Ok(counts(ctx, self).await?.following)
+    }
+
+    /// Free text about the user (at most 500 characters).
+    async fn bio(&self) -> Option<&str> {
+        self.user().bio.as_deref()
+    }
+
+    /// Instagram handle, without `@`.
+    async fn instagram(&self) -> Option<&str> {
+        self.user().instagram.as_deref()
+    }
+
+    /// Snapchat handle, without `@`.
+    async fn snapchat(&self) -> Option<&str> {
+        self.user().snapchat.as_deref()
+    }
+
+    /// X (Twitter) handle, without `@`.
+    async fn x(&self) -> Option<&str> {
+        self.user().x.as_deref()
+    }
+
+    /// TikTok handle, without `@`.
+    async fn tiktok(&self) -> Option<&str> {
+        self.user().tiktok.as_deref()
+    }
+
+    /// Facebook username.
+    async fn facebook(&self) -> Option<&str> {
+        self.user().facebook.as_deref()
+    }
+
+    /// Whether only approved followers may see the profile.
+    async fn is_private(&self) -> bool {
+        self.user().is_private
+    }
+
+    /// When the account was created, in the request's timezone.
+    async fn created_at(&self, ctx: &Context<'_>) -> GqlResult<DateTime> {
+        Ok(DateTime(
+            request_context(ctx)?
+                .timezone
+                .format(self.user().created_at),
+        ))
+    }
+
+    /// When the profile last changed, in the request's timezone.
+    async fn updated_at(&self, ctx: &Context<'_>) -> GqlResult<DateTime> {
+        Ok(DateTime(
+            request_context(ctx)?
+                .timezone
+                .format(self.user().updated_at),
+        ))
+    }
+
+    /// Birth date (`YYYY-MM-DD`): only for the owner and admins, null for everyone else.
+    async fn birth_date(&self) -> Option<Date> {
+        if !self.0.shows_birth_date() {
+            return None;
+        }
+        self.user()
+            .birth_date
+            .map(|d| Date(d.format("%Y-%m-%d").to_string()))
+    }
+}
+
+async fn counts(ctx: &Context<'_>, user: &User) -> GqlResult<profiles::FollowCounts> {
+    let loaders = ctx.data_unchecked::<Loaders>();
+    let counts = loaders
+        .counts
+        .load_one(user.user().id.clone())
+        .await
+        .gql(ctx)?;
+    Ok(counts.unwrap_or_default())
+}

@@ -1,0 +1,20 @@
+//! profile-api: a GraphQL server for the user profiles of a social / live-streaming app, with
+//! REST routes that keep the legacy clients working byte for byte.
+//!
+//! The domain ([`profiles`]: model, privacy, rules, use cases) knows nothing of HTTP or GraphQL;
+//! [`rest`] and [`graphql`] are thin adapters over it; [`db`] is the one place that talks to
+//! PostgreSQL. [`app::router`] assembles what `serve` serves and what the tests drive.
+
+pub mod app;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod i18n;
+pub mod identity;
+pub mod profiles;
+pub mod rest;
+pub mod state;
+
+pub use app::router;

@@ -1,0 +1,3 @@
+//! The `profile-api` binary: parses the command line and runs a subcommand.
+
+fn main() {}

@@ -1,0 +1,11 @@
+//! The profile domain: the model, identifiers, the privacy decision, update rules and the
+//! use cases the REST and GraphQL adapters call. Nothing here knows about HTTP or GraphQL.
+
+pub mod ids;
+pub mod model;
+pub mod privacy;
+pub mod service;
+
+pub use ids::{ObjectId, UsernameKey};
+pub use model::{AvailabilityStatus, FollowCounts, FollowStatus, MediaType, ProfilePhoto, User};
+pub use privacy::{Relation, VisibleProfile};

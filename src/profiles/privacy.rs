@@ -1,0 +1,163 @@
+//! Who may see a profile: the one place where that is decided (SPEC §3).
+//!
+//! Every read — REST by id or username, GraphQL `user`, `userByUsername`, `users`, `viewer`,
+//! list nodes — turns a stored [`User`] into a [`VisibleProfile`] through [`check`], and the
+//! adapters can only render a `VisibleProfile`. A path that skipped the check would not compile.
+
+use super::model::{FollowStatus, User};
+use crate::error::AppError;
+use crate::identity::Viewer;
+
+/// The facts about the viewer and a profile's owner that the decision needs, read in the same
+/// statement as the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Relation {
+    /// The owner has blocked the viewer.
+    pub blocked_by_owner: bool,
+    /// The viewer's follow relation to the owner, if any.
+    pub viewer_follow: Option<FollowStatus>,
+}
+
+/// A profile the viewer may see.
+#[derive(Debug, Clone)]
+pub struct VisibleProfile {
+    user: User,
+    shows_birth_date: bool,
+}
+
+impl VisibleProfile {
+    /// The stored user.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// Whether the viewer is the owner or an admin, who also see the birth date.
+    pub fn shows_birth_date(&self) -> bool {
+        self.shows_birth_date
+    }
+}
+
+/// Decides whether `viewer` may see `user`. In order: a deactivated user does not exist (404);
+/// the owner always sees their own profile; a user who blocked the viewer refuses them (403,
+/// admins included: a block is personal); a private profile shows only to accepted followers and
+/// admins (403).
+pub fn check(viewer: &Viewer, user: User, relation: Relation) -> Result<VisibleProfile, AppError> {
+    if user.is_deactivated() {
+        return Err(AppError::NotFound);
+    }
+    let is_owner = viewer.user_id() == Some(&user.id);
+    if !is_owner {
+        if relation.blocked_by_owner {
+            return Err(AppError::Blocked);
+        }
+        let accepted_follower = relation.viewer_follow == Some(FollowStatus::Accepted);
+        if user.is_private && !accepted_follower && !viewer.is_admin() {
+            return Err(AppError::Private);
+        }
+    }
+    Ok(VisibleProfile {
+        shows_birth_date: is_owner || viewer.is_admin(),
+        user,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::profiles::ids::ObjectId;
+    use crate::profiles::model::AvailabilityStatus;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::parse(&format!("{n:024x}")).expect("valid id")
+    }
+
+    fn user(is_private: bool) -> User {
+        User {
+            id: id(1),
+            name: "A".into(),
+            surname: "B".into(),
+            username: "ab_c".into(),
+            availability_status: AvailabilityStatus::Offline,
+            profile_photo: None,
+            interests: vec![],
+            expertise: None,
+            birth_date: None,
+            minute_price_in_live_stream: 0,
+            bio: None,
+            instagram: None,
+            snapchat: None,
+            x: None,
+            tiktok: None,
+            facebook: None,
+            is_private,
+            deactivated_at: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn viewer(n: u8, admin: bool) -> Viewer {
+        Viewer::User { id: id(n), admin }
+    }
+
+    fn outcome(viewer: &Viewer, user: User, relation: Relation) -> &'static str {
+        match check(viewer, user, relation) {
+            Ok(_) => "ok",
+            Err(AppError::NotFound) => "404",
+            Err(AppError::Blocked) => "403 blocked",
+            Err(AppError::Private) => "403 private",
+            Err(_) => "other",
+        }
+    }
+
+    #[test]
+    fn the_matrix() {
+        let none = Relation::default();
+        let accepted = Relation {
+            viewer_follow: Some(FollowStatus::Accepted),
+            ..none
+        };
+        let pending = Relation {
+            viewer_follow: Some(FollowStatus::Pending),
+            ..none
+        };
+        let blocked = Relation {
+            blocked_by_owner: true,
+            ..accepted
+        };
+        let anonymous = Viewer::Anonymous;
+        let owner = viewer(1, false);
+        let other = viewer(2, false);
+        let admin = viewer(3, true);
+
+        assert_eq!(outcome(&anonymous, user(false), none), "ok");
+        assert_eq!(outcome(&anonymous, user(true), none), "403 private");
+        assert_eq!(outcome(&owner, user(true), none), "ok");
+        assert_eq!(outcome(&other, user(true), accepted), "ok");
+        assert_eq!(outcome(&other, user(true), pending), "403 private");
+        assert_eq!(outcome(&admin, user(true), none), "ok");
+        assert_eq!(outcome(&other, user(false), blocked), "403 blocked");
+        assert_eq!(outcome(&other, user(true), blocked), "403 blocked");
+        assert_eq!(outcome(&admin, user(false), blocked), "403 blocked");
+
+        let mut gone = user(false);
+        gone.deactivated_at = Some(Utc::now());
+        assert_eq!(outcome(&owner, gone.clone(), none), "404");
+        assert_eq!(outcome(&admin, gone, none), "404");
+    }
+
+    #[test]
+    fn birth_date_shows_to_owner_and_admin_only() {
+        let shows = |v: &Viewer| {
+            check(v, user(false), Relation::default())
+                .map(|p| p.shows_birth_date())
+                .unwrap_or_default()
+        };
+        assert!(shows(&viewer(1, false)));
+        assert!(shows(&viewer(3, true)));
+        assert!(!shows(&viewer(2, false)));
+        assert!(!shows(&Viewer::Anonymous));
+    }
+}
