@@ -6,13 +6,16 @@
 //! PostgreSQL. [`app::router`] assembles what `serve` serves and what the tests drive.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod i18n;
 pub mod identity;
+pub mod import;
 pub mod profiles;
 pub mod rest;
 pub mod state;

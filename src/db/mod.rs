@@ -1,7 +1,9 @@
 //! The database layer: the pool, the embedded cluster, migrations, the generated schema, and
 //! every query the service runs. Nothing outside this module writes SQL.
 
+pub mod bulk;
 pub mod embedded;
+pub mod follows;
 pub mod migrations;
 pub mod pool;
 pub mod profiles;

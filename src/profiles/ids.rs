@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn username_lookups_fold_without_locale() {
-        let key = |s| UsernameKey::parse_lookup(s).map(|k| k.0);
+        let key = |s: &str| UsernameKey::parse_lookup(s).map(|k| k.0);
         assert_eq!(key("@JohnDoe123"), Some("johndoe123".to_owned()));
         assert_eq!(key("JOHNDOE123"), Some("johndoe123".to_owned()));
         assert_eq!(key("@@johndoe"), None);

@@ -1,9 +1,11 @@
 //! The profile domain: the model, identifiers, the privacy decision, update rules and the
 //! use cases the REST and GraphQL adapters call. Nothing here knows about HTTP or GraphQL.
 
+pub mod follows;
 pub mod ids;
 pub mod model;
 pub mod privacy;
+pub mod rules;
 pub mod service;
 
 pub use ids::{ObjectId, UsernameKey};

@@ -1,0 +1,143 @@
+//! The closing report of an import: counts per file and every skip and warning with its file,
+//! line and reason.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::db::bulk::Outcome;
+
+/// Most problems listed one by one; beyond this only the counts grow, so a file of garbage
+/// cannot exhaust memory through its own report.
+const MAX_LISTED: usize = 10_000;
+
+/// Counts of one file.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FileTally {
+    /// New rows.
+    pub inserted: u64,
+    /// Existing rows overwritten.
+    pub updated: u64,
+    /// Documents not written.
+    pub skipped: u64,
+    /// Values dropped from written documents.
+    pub warnings: u64,
+}
+
+/// A skipped document or a dropped value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file.
+    pub file: &'static str,
+    /// The line (1-based).
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// The whole report.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Per file, in import order.
+    pub files: Vec<(&'static str, FileTally)>,
+    /// Skipped documents (the first [`MAX_LISTED`]).
+    pub skips: Vec<Problem>,
+    /// Dropped values (the first [`MAX_LISTED`]).
+    pub warnings: Vec<Problem>,
+    /// How long the import took.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    fn tally(&mut self, file: &'static str) -> &mut FileTally {
+        let index = match self.files.iter().position(|(f, _)| *f == file) {
+            Some(index) => index,
+            None => {
+                self.files.push((file, FileTally::default()));
+                self.files.len() - 1
+            }
+        };
+        &mut self.files[index].1
+    }
+
+    /// Records a skipped document.
+    pub fn skip(&mut self, file: &'static str, line: u64, reason: String) {
+        self.tally(file).skipped += 1;
+        if self.skips.len() < MAX_LISTED {
+            self.skips.push(Problem { file, line, reason });
+        }
+    }
+
+    /// Records a dropped value.
+    pub fn warn(&mut self, file: &'static str, line: u64, reason: String) {
+        self.tally(file).warnings += 1;
+        if self.warnings.len() < MAX_LISTED {
+            self.warnings.push(Problem { file, line, reason });
+        }
+    }
+
+    /// Records the outcomes of a written batch; `lines` are the documents' line numbers.
+    pub fn record(&mut self, file: &'static str, lines: &[u64], outcomes: Vec<Outcome>) {
+        for (line, outcome) in lines.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Inserted => self.tally(file).inserted += 1,
+                Outcome::Updated => self.tally(file).updated += 1,
+                Outcome::Skipped(reason) => self.skip(file, *line, reason),
+            }
+        }
+    }
+
+    /// Total skipped documents.
+    pub fn skipped(&self) -> u64 {
+        self.files.iter().map(|(_, t)| t.skipped).sum()
+    }
+
+    /// The counts of `file`.
+    pub fn file(&self, file: &str) -> FileTally {
+        self.files
+            .iter()
+            .find(|(f, _)| *f == file)
+            .map(|(_, t)| *t)
+            .unwrap_or_default()
+    }
+
+    /// Writes the report for people.
+    pub fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "Import finished in {:.1}s.",
+            self.elapsed.as_secs_f64()
+        )?;
+        writeln!(
+            out,
+            "{:<16}{:>10}{:>10}{:>10}{:>10}",
+            "file", "inserted", "updated", "skipped", "warnings"
+        )?;
+        for (file, t) in &self.files {
+            writeln!(
+                out,
+                "{file:<16}{:>10}{:>10}{:>10}{:>10}",
+                t.inserted, t.updated, t.skipped, t.warnings
+            )?;
+        }
+        for (title, problems, total) in [
+            ("Skipped", &self.skips, self.skipped()),
+            (
+                "Warnings",
+                &self.warnings,
+                self.files.iter().map(|(_, t)| t.warnings).sum(),
+            ),
+        ] {
+            if problems.is_empty() {
+                continue;
+            }
+            writeln!(out, "\n{title}:")?;
+            for p in problems.iter() {
+                writeln!(out, "  {}:{}: {}", p.file, p.line, p.reason)?;
+            }
+            if total > problems.len() as u64 {
+                writeln!(out, "  … and {} more", total - problems.len() as u64)?;
+            }
+        }
+        Ok(())
+    }
+}

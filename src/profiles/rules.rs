@@ -1,0 +1,402 @@
+//! The rules of every profile field (SPEC §1, §4), shared by updates and the import.
+//!
+//! Each rule takes what a client or a legacy document sent, normalises it (NFC, trimmed, a
+//! leading `@` or a profile link reduced to the handle) and either returns the value to store or
+//! a [`FieldError`] naming the field. Lengths are counted in Unicode code points after NFC.
+
+use chrono::NaiveDate;
+use unicode_normalization::UnicodeNormalization;
+
+use super::ids::is_valid_username;
+use super::model::{AvailabilityStatus, age_on};
+use crate::error::FieldError;
+use crate::i18n::MessageId;
+
+/// Longest name or surname.
+pub const NAME_MAX: usize = 50;
+/// Longest expertise.
+pub const EXPERTISE_MAX: usize = 100;
+/// Longest bio.
+pub const BIO_MAX: usize = 500;
+/// Most interests.
+pub const INTERESTS_MAX: usize = 20;
+/// Longest interest.
+pub const INTEREST_MAX: usize = 32;
+/// Highest price per live-stream minute.
+pub const PRICE_MAX: i64 = 100_000;
+/// Youngest age a birth date may give.
+pub const AGE_MIN: i32 = 18;
+/// Oldest age a birth date may give.
+pub const AGE_MAX: i32 = 120;
+
+/// Trims and NFC-normalises a string.
+pub fn normalize(text: &str) -> String {
+    text.trim().nfc().collect()
+}
+
+fn char_count(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// A required name (`name`, `surname`): 1–50 characters after trimming, any script.
+pub fn required_name(field: &str, text: &str) -> Result<String, FieldError> {
+    let value = normalize(text);
+    if value.is_empty() {
+        return Err(FieldError::new(field, MessageId::FieldRequired));
+    }
+    if char_count(&value) > NAME_MAX {
+        return Err(FieldError::new(field, MessageId::FieldLength)
+            .arg("min", 1)
+            .arg("max", NAME_MAX));
+    }
+    Ok(value)
+}
+
+/// An optional free text (`expertise`, `bio`): empty clears it, at most `max` characters.
+pub fn optional_text(field: &str, text: &str, max: usize) -> Result<Option<String>, FieldError> {
+    let value = normalize(text);
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if char_count(&value) > max {
+        return Err(FieldError::new(field, MessageId::FieldTooLong).arg("max", max));
+    }
+    Ok(Some(value))
+}
+
+/// A username: 3–30 of `[A-Za-z0-9_.]`, kept in the case given.
+pub fn username(field: &str, text: &str) -> Result<String, FieldError> {
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, MessageId::FieldRequired));
+    }
+    if !is_valid_username(value) {
+        return Err(FieldError::new(field, MessageId::FieldUsername));
+    }
+    Ok(value.to_owned())
+}
+
+/// One of `available`, `busy`, `away`, `offline`.
+pub fn availability(field: &str, text: &str) -> Result<AvailabilityStatus, FieldError> {
+    AvailabilityStatus::parse(text.trim())
+        .ok_or_else(|| FieldError::new(field, MessageId::FieldAvailability))
+}
+
+/// A price per live-stream minute: a whole number from 0 to 100000.
+pub fn price(field: &str, value: i64) -> Result<i32, FieldError> {
+    if (0..=PRICE_MAX).contains(&value) {
+        i32::try_from(value).map_err(|_| FieldError::new(field, MessageId::FieldPrice))
+    } else {
+        Err(FieldError::new(field, MessageId::FieldPrice))
+    }
+}
+
+/// Interests: at most 20, each 1–32 characters after trimming, no duplicates ignoring case
+/// (compared case-folded without locale), in the order given. Every problem is reported.
+pub fn interests(field: &str, items: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
+    let mut problems = Vec::new();
+    if items.len() > INTERESTS_MAX {
+        problems
+            .push(FieldError::new(field, MessageId::FieldInterestsCount).arg("max", INTERESTS_MAX));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut values = Vec::with_capacity(items.len());
+    let mut length_reported = false;
+    for item in items {
+        let value = normalize(item);
+        let length = char_count(&value);
+        if length == 0 || length > INTEREST_MAX {
+            if !length_reported {
+                problems.push(
+                    FieldError::new(field, MessageId::FieldInterestLength).arg("max", INTEREST_MAX),
+                );
+                length_reported = true;
+            }
+            continue;
+        }
+        let folded: String = value.chars().flat_map(char::to_lowercase).collect();
+        if !seen.insert(folded) {
+            problems.push(
+                FieldError::new(field, MessageId::FieldInterestDuplicate).arg("value", &value),
+            );
+            continue;
+        }
+        values.push(value);
+    }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A birth date `YYYY-MM-DD` giving an age of 18–120 on `today`.
+pub fn birth_date(field: &str, text: &str, today: NaiveDate) -> Result<NaiveDate, FieldError> {
+    let text = text.trim();
+    let well_formed = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    let date = well_formed
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| FieldError::new(field, MessageId::FieldBirthDateFormat))?;
+    let age = age_on(date, today);
+    if !(AGE_MIN..=AGE_MAX).contains(&age) {
+        return Err(FieldError::new(field, MessageId::FieldBirthDateAge)
+            .arg("min", AGE_MIN)
+            .arg("max", AGE_MAX));
+    }
+    Ok(date)
+}
+
+/// A social network whose handle a profile stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// instagram.com
+    Instagram,
+    /// snapchat.com
+    Snapchat,
+    /// x.com (formerly twitter.com)
+    X,
+    /// tiktok.com
+    Tiktok,
+    /// facebook.com
+    Facebook,
+}
+
+impl Network {
+    /// Every network, in the profile's field order.
+    pub const ALL: [Network; 5] = [
+        Network::Instagram,
+        Network::Snapchat,
+        Network::X,
+        Network::Tiktok,
+        Network::Facebook,
+    ];
+
+    /// The profile field holding the handle.
+    pub fn field(self) -> &'static str {
+        match self {
+            Network::Instagram => "instagram",
+            Network::Snapchat => "snapchat",
+            Network::X => "x",
+            Network::Tiktok => "tiktok",
+            Network::Facebook => "facebook",
+        }
+    }
+
+    fn message(self) -> MessageId {
+        match self {
+            Network::Instagram => MessageId::FieldHandleInstagram,
+            Network::Snapchat => MessageId::FieldHandleSnapchat,
+            Network::X => MessageId::FieldHandleX,
+            Network::Tiktok => MessageId::FieldHandleTiktok,
+            Network::Facebook => MessageId::FieldHandleFacebook,
+        }
+    }
+
+    fn hosts(self) -> &'static [&'static str] {
+        match self {
+            Network::Instagram => &["instagram.com", "instagr.am"],
+            Network::Snapchat => &["snapchat.com"],
+            Network::X => &["x.com", "twitter.com"],
+            Network::Tiktok => &["tiktok.com"],
+            Network::Facebook => &["facebook.com", "fb.com"],
+        }
+    }
+
+    /// Whether `handle` (without `@`) follows the network's username rules.
+    fn accepts(self, handle: &str) -> bool {
+        let len = handle.len();
+        let all = |ok: fn(u8) -> bool| handle.bytes().all(ok);
+        match self {
+            Network::Instagram => {
+                (1..=30).contains(&len)
+                    && all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+                    && !handle.starts_with('.')
+                    && !handle.ends_with('.')
+            }
+            Network::Snapchat => {
+                (3..=15).contains(&len)
+                    && handle.as_bytes()[0].is_ascii_alphabetic()
+                    && all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            }
+            Network::X => {
+                (1..=15).contains(&len) && all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            }
+            Network::Tiktok => {
+                (2..=24).contains(&len)
+                    && all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+                    && !handle.ends_with('.')
+            }
+            Network::Facebook => {
+                (5..=50).contains(&len) && all(|b| b.is_ascii_alphanumeric() || b == b'.')
+            }
+        }
+    }
+
+    /// Reduces a profile link of this network to the handle it names; `None` when `text` is not
+    /// a link of this network.
+    fn handle_from_link(self, text: &str) -> Option<String> {
+        let rest = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+            .unwrap_or(text);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = host.to_ascii_lowercase();
+        let host = ["www.", "m.", "mobile."]
+            .iter()
+            .find_map(|p| host.strip_prefix(p))
+            .unwrap_or(&host);
+        if !self.hosts().contains(&host) {
+            return None;
+        }
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let mut segments = path.split('/').filter(|s| !s.is_empty());
+        let first = segments.next()?;
+        let handle = match (self, first) {
+            (Network::Snapchat, "add") => segments.next()?,
+            (Network::Tiktok, first) => first.strip_prefix('@')?,
+            (_, first) => first,
+        };
+        Some(handle.to_owned())
+    }
+}
+
+/// A social handle: empty clears it; a leading `@` or a profile link of the network is reduced
+/// to the handle, which must follow the network's rules.
+pub fn handle(network: Network, text: &str) -> Result<Option<String>, FieldError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let looks_like_link = text.contains('/')
+        || network
+            .hosts()
+            .iter()
+            .any(|h| text.to_ascii_lowercase().contains(h));
+    let candidate = if looks_like_link {
+        network.handle_from_link(text)
+    } else {
+        Some(text.strip_prefix('@').unwrap_or(text).to_owned())
+    };
+    match candidate {
+        Some(handle) if network.accepts(&handle) => Ok(Some(handle)),
+        _ => Err(FieldError::new(network.field(), network.message())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_counted_in_characters() {
+        assert_eq!(required_name("name", "  Ayşe "), Ok("Ayşe".to_owned()));
+        assert_eq!(
+            required_name("name", &"ğ".repeat(50)).map(|n| n.chars().count()),
+            Ok(50)
+        );
+        assert!(required_name("name", &"ğ".repeat(51)).is_err());
+        assert!(required_name("name", "   ").is_err());
+        // "e" + combining acute is one character after NFC.
+        assert_eq!(
+            required_name("name", &"e\u{301}".repeat(50)).map(|n| n.chars().count()),
+            Ok(50)
+        );
+    }
+
+    #[test]
+    fn handles_accept_at_signs_and_links() {
+        let ok = |n, t: &str| handle(n, t).ok().flatten();
+        assert_eq!(
+            ok(Network::Instagram, "@my.insta_"),
+            Some("my.insta_".into())
+        );
+        assert_eq!(
+            ok(
+                Network::Instagram,
+                "https://www.instagram.com/my.insta/?hl=en"
+            ),
+            Some("my.insta".into())
+        );
+        assert_eq!(ok(Network::X, "twitter.com/jack"), Some("jack".into()));
+        assert_eq!(ok(Network::X, "https://x.com/jack"), Some("jack".into()));
+        assert_eq!(
+            ok(Network::Tiktok, "https://www.tiktok.com/@some.one"),
+            Some("some.one".into())
+        );
+        assert_eq!(
+            ok(Network::Snapchat, "https://snapchat.com/add/snap_me"),
+            Some("snap_me".into())
+        );
+        assert_eq!(
+            ok(Network::Facebook, "https://m.facebook.com/john.doe.5"),
+            Some("john.doe.5".into())
+        );
+        assert_eq!(handle(Network::X, ""), Ok(None));
+        for (network, bad) in [
+            (Network::Instagram, ".dot"),
+            (Network::Instagram, "https://x.com/jack"),
+            (Network::X, "way_too_long_handle_1"),
+            (Network::X, "bad-dash"),
+            (Network::Snapchat, "1abc"),
+            (Network::Tiktok, "ends."),
+            (Network::Facebook, "abcd"),
+            (Network::Tiktok, "https://tiktok.com/nohandle"),
+            (Network::Instagram, "@@double"),
+        ] {
+            assert!(handle(network, bad).is_err(), "{network:?} {bad}");
+        }
+    }
+
+    #[test]
+    fn interests_report_every_problem() {
+        let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            interests("interests", &list(&[" music", "Sports "])),
+            Ok(list(&["music", "Sports"]))
+        );
+        let errors =
+            interests("interests", &list(&["Music", "music", "", &"x".repeat(33)])).unwrap_err();
+        assert_eq!(errors.len(), 2);
+        assert!(interests("interests", &vec!["a".to_owned(); 21]).is_err());
+        // Locale-independent folding: "I" and "i" are duplicates, "İ" and "i" are not the same letter.
+        assert!(interests("interests", &list(&["Ice", "ice"])).is_err());
+    }
+
+    #[test]
+    fn birth_dates_are_strict() {
+        let today = NaiveDate::from_ymd_opt(2026, 5, 22).expect("date");
+        assert_eq!(
+            birth_date("birthDate", "1998-05-22", today).map(|d| d.to_string()),
+            Ok("1998-05-22".into())
+        );
+        assert!(
+            birth_date("birthDate", "2008-05-23", today).is_err(),
+            "17 years old"
+        );
+        assert!(
+            birth_date("birthDate", "2008-05-22", today).is_ok(),
+            "18 today"
+        );
+        assert!(birth_date("birthDate", "1905-05-21", today).is_err(), "121");
+        assert!(birth_date("birthDate", "1906-05-22", today).is_ok(), "120");
+        assert!(birth_date("birthDate", "1998-5-22", today).is_err());
+        assert!(birth_date("birthDate", "1998-02-30", today).is_err());
+        assert!(birth_date("birthDate", "22.05.1998", today).is_err());
+    }
+
+    #[test]
+    fn prices() {
+        assert_eq!(price("p", 0), Ok(0));
+        assert_eq!(price("p", 100_000), Ok(100_000));
+        assert!(price("p", -1).is_err());
+        assert!(price("p", 100_001).is_err());
+    }
+}
