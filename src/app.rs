@@ -15,7 +15,7 @@ use crate::context::{self, RequestContext};
 use crate::error::AppError;
 use crate::rest::envelope;
 use crate::state::AppState;
-use crate::{graphql, rest};
+use crate::{graphql, ops, rest};
 
 /// Builds the application router; tests drive exactly what `serve` serves.
 pub fn router(state: AppState, schema: graphql::ApiSchema) -> Router {
@@ -25,7 +25,8 @@ pub fn router(state: AppState, schema: graphql::ApiSchema) -> Router {
     Router::new()
         .nest("/api", api)
         .merge(graphql::routes(schema))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), context_layer))
         .with_state(state)

@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod i18n;
 pub mod identity;
 pub mod import;
+pub mod ops;
 pub mod profiles;
 pub mod rest;
 pub mod state;

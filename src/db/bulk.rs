@@ -205,11 +205,8 @@ impl Upsert for FollowRecord {
 }
 
 impl Upsert for BlockRecord {
-    fn upsert<'a>(
-        conn: &'a mut AsyncPgConnection,
-        rows: &'a [Self],
-    ) -> impl Future<Output = QueryResult<Vec<bool>>> + Send + 'a {
-        async move {
+    async fn upsert(conn: &mut AsyncPgConnection, rows: &[Self]) -> QueryResult<Vec<bool>> {
+        {
             let flags = diesel::insert_into(blocks::table)
                 .values(rows)
                 .on_conflict((blocks::blocker_id, blocks::blocked_id))

@@ -1,11 +1,14 @@
 //! The connection pool (SPEC §7): diesel-async connections in a deadpool pool with every wait
 //! bounded, session settings applied to each new connection, and recycled connections verified.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, Pool, PoolError, RecycleError, RecycleResult};
 use diesel::ConnectionError;
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use secrecy::{ExposeSecret, SecretString};
@@ -21,6 +24,19 @@ pub struct ConnectionManager {
     url: SecretString,
     statement_timeout: Duration,
     verify_idle_after: Duration,
+    statements: Arc<AtomicU64>,
+}
+
+/// Counts the statements our connections send, for metrics and for the tests that prove how
+/// many round trips an operation costs.
+struct StatementCounter(Arc<AtomicU64>);
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl managed::Manager for ConnectionManager {
@@ -44,6 +60,7 @@ impl managed::Manager for ConnectionManager {
             self.statement_timeout.as_millis().saturating_mul(2),
         ))
         .await?;
+        conn.set_instrumentation(StatementCounter(self.statements.clone()));
         Ok(conn)
     }
 
@@ -74,6 +91,7 @@ pub type Conn = managed::Object<ConnectionManager>;
 #[derive(Clone)]
 pub struct Db {
     pool: DbPool,
+    statements: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -87,10 +105,12 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Builds the pool; no connection is opened until one is needed.
     pub fn new(url: SecretString, config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let statements = Arc::new(AtomicU64::new(0));
         let manager = ConnectionManager {
             url,
             statement_timeout: config.statement_timeout,
             verify_idle_after: config.verify_idle_after,
+            statements: statements.clone(),
         };
         let pool = Pool::builder(manager)
             .max_size(config.pool_size as usize)
@@ -99,7 +119,7 @@ impl Db {
             .recycle_timeout(Some(config.recycle_timeout))
             .runtime(Runtime::Tokio1)
             .build()?;
-        Ok(Self { pool })
+        Ok(Self { pool, statements })
     }
 
     /// Checks out a connection; an exhausted pool or an unreachable database is a 503.
@@ -117,6 +137,11 @@ impl Db {
     pub fn status(&self) -> (usize, usize, usize) {
         let status = self.pool.status();
         (status.size, status.available, status.waiting)
+    }
+
+    /// Statements sent by this pool's connections since it was built.
+    pub fn statements_executed(&self) -> u64 {
+        AtomicU64::load(&self.statements, Ordering::Relaxed)
     }
 
     /// Closes the pool: no new checkouts, idle connections dropped.

@@ -37,8 +37,10 @@ pub fn code_of(kind: ErrorKind) -> &'static str {
 pub fn gql_errors(error: &AppError, lang: Lang) -> Vec<async_graphql::Error> {
     error.log();
     let code = code_of(error.kind());
-    if let AppError::Validation(problems) = error {
-        if !problems.is_empty() {
+    if let AppError::Validation(problems) = error
+        && !problems.is_empty()
+    {
+        {
             let general = crate::i18n::Message::new(error.kind().general_message()).translate(lang);
             return problems
                 .iter()

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod loaders;
 pub mod query;
+mod response_order;
 pub mod scalars;
 pub mod types;
 
@@ -115,12 +116,23 @@ async fn execute(
             return request_error(ctx, status, &error);
         }
     };
+    let mut request = request;
+    let document = request.parsed_query().ok().cloned();
+    let operation_name = request.operation_name.clone();
     let request = request
         .data(Loaders::new(state.db(), &viewer))
         .data(viewer)
         .data(ctx.clone())
         .data(state.clone());
-    GraphQLResponse::from(schema.execute(request).await).into_response()
+    let mut response = schema.execute(request).await;
+    if let Some(document) = &document {
+        response_order::reorder(&mut response.data, document, operation_name.as_deref());
+    }
+    // Errors of fields that waited come last; list them in query order, as people read them.
+    response
+        .errors
+        .sort_by_key(|e| e.locations.first().map(|l| (l.line, l.column)));
+    GraphQLResponse::from(response).into_response()
 }
 
 /// An error about the request as a whole (bad headers, bad token): no operation ran.

@@ -23,15 +23,13 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// A user by id (case-insensitive). Null, with an error at this path, when the user does not
     /// exist, is deactivated, or may not be seen by the viewer.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<User>> {
-        let id = parse_id(&id, "id").gql(ctx)?;
-        let loaded = ctx
-            .data_unchecked::<Loaders>()
-            .users
-            .load_one(id)
-            .await
-            .gql(ctx)?;
-        visible(ctx, loaded).gql(ctx).map(Some)
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> Option<GqlResult<User>> {
+        let result = async {
+            let id = parse_id(&id, "id")?;
+            let loaded = ctx.data_unchecked::<Loaders>().users.load_one(id).await?;
+            visible(ctx, loaded)
+        };
+        Some(result.await.gql(ctx))
     }
 
     /// A user by username, case-insensitively; one leading `@` is allowed.
@@ -39,17 +37,18 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         username: String,
-    ) -> GqlResult<Option<User>> {
-        let key = UsernameKey::parse_lookup(&username)
-            .ok_or_else(|| AppError::invalid("username", MessageId::InvalidUsername))
-            .gql(ctx)?;
-        let loaded = ctx
-            .data_unchecked::<Loaders>()
-            .usernames
-            .load_one(key)
-            .await
-            .gql(ctx)?;
-        visible(ctx, loaded).gql(ctx).map(Some)
+    ) -> Option<GqlResult<User>> {
+        let result = async {
+            let key = UsernameKey::parse_lookup(&username)
+                .ok_or_else(|| AppError::invalid("username", MessageId::InvalidUsername))?;
+            let loaded = ctx
+                .data_unchecked::<Loaders>()
+                .usernames
+                .load_one(key)
+                .await?;
+            visible(ctx, loaded)
+        };
+        Some(result.await.gql(ctx))
     }
 
     /// Up to 100 users by id, in the order asked, in one database round trip (and one more for
@@ -85,17 +84,10 @@ impl QueryRoot {
     }
 
     /// The authenticated user's own profile; null when anonymous.
-    async fn viewer(&self, ctx: &Context<'_>) -> GqlResult<Option<User>> {
-        let Some(id) = ctx.data_unchecked::<Viewer>().user_id().cloned() else {
-            return Ok(None);
-        };
-        let loaded = ctx
-            .data_unchecked::<Loaders>()
-            .users
-            .load_one(id)
-            .await
-            .gql(ctx)?;
-        visible(ctx, loaded).gql(ctx).map(Some)
+    async fn viewer(&self, ctx: &Context<'_>) -> Option<GqlResult<User>> {
+        let id = ctx.data_unchecked::<Viewer>().user_id().cloned()?;
+        let loaded = ctx.data_unchecked::<Loaders>().users.load_one(id).await;
+        Some(loaded.and_then(|loaded| visible(ctx, loaded)).gql(ctx))
     }
 }
 

@@ -247,8 +247,11 @@ mod tests {
             assert!(resource.is_ok(), "{lang:?} resource has syntax errors");
             let ids: Vec<&str> = MessageId::ALL.iter().map(|id| id.as_str()).collect();
             for line in lang.source().lines() {
-                if let Some((key, _)) = line.split_once(" = ") {
-                    if !key.starts_with(' ') && !key.starts_with('#') {
+                if let Some((key, _)) = line.split_once(" = ")
+                    && !key.starts_with(' ')
+                    && !key.starts_with('#')
+                {
+                    {
                         assert!(ids.contains(&key), "{lang:?} has unused message {key}");
                     }
                 }

@@ -50,10 +50,10 @@ pub fn date_time(value: &Value) -> Result<DateTime<Utc>, Expected> {
 
 /// A calendar date: the UTC date of a date value, or a plain `YYYY-MM-DD` string.
 pub fn date(value: &Value) -> Result<NaiveDate, Expected> {
-    if let Value::String(text) = value {
-        if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            return Ok(date);
-        }
+    if let Value::String(text) = value
+        && let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    {
+        return Ok(date);
     }
     date_time(value).map(|d| d.date_naive())
 }

@@ -93,6 +93,7 @@ pub async fn run(db: &Db, dir: &Path, batch_size: usize) -> anyhow::Result<Repor
         "{} holds none of users.jsonl, media.jsonl, follows.jsonl, blocks.jsonl",
         dir.display()
     );
+    report.sort(&Pass::ORDER.map(Pass::file));
     report.elapsed = started.elapsed();
     Ok(report)
 }

@@ -86,6 +86,21 @@ impl Report {
         }
     }
 
+    /// Orders the listed problems by file (in `files` order) and line.
+    pub fn sort(&mut self, files: &[&str]) {
+        let rank = |p: &Problem| {
+            (
+                files
+                    .iter()
+                    .position(|f| *f == p.file)
+                    .unwrap_or(usize::MAX),
+                p.line,
+            )
+        };
+        self.skips.sort_by_key(rank);
+        self.warnings.sort_by_key(rank);
+    }
+
     /// Total skipped documents.
     pub fn skipped(&self) -> u64 {
         self.files.iter().map(|(_, t)| t.skipped).sum()

@@ -1,0 +1,557 @@
+//! The test harness: a real PostgreSQL for every test, isolated.
+//!
+//! The server is `TEST_DATABASE_URL` (a URL of any database on it, used to create others) or,
+//! when unset, the embedded launcher's cluster under `target/test-postgres`. A template database,
+//! named after a hash of the migrations, is created and migrated once per server (an advisory
+//! lock makes concurrent test processes wait for the first one); each test then gets its own
+//! database cloned from it, dropped when the test ends. Databases left by crashed runs are swept
+//! when a template is made.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use diesel::sql_types::{Bool, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use profile_api::config::{Config, DatabaseConfig, GraphqlLimits, HttpConfig, LogFormat};
+use profile_api::db::bulk::{self, BlockRecord, FollowRecord, MediaRecord, UserRecord};
+use profile_api::db::embedded::EmbeddedPostgres;
+use profile_api::db::{Db, migrations};
+use profile_api::identity::TokenKeys;
+use profile_api::profiles::ObjectId;
+use profile_api::state::AppState;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tower::ServiceExt as _;
+
+const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+const PREFIX: &str = "profile_api_test_";
+
+/// The URL of a maintenance database on the test server, and the server's base URL.
+struct Server {
+    admin_url: String,
+}
+
+static SERVER: OnceCell<Server> = OnceCell::const_new();
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+async fn server() -> &'static Server {
+    SERVER
+        .get_or_init(|| async {
+            if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+                return Server { admin_url: url };
+            }
+            let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-postgres");
+            let cluster = tokio::task::spawn_blocking(move || {
+                // Test processes start the shared cluster one at a time.
+                std::fs::create_dir_all(&dir).expect("create test cluster dir");
+                let lock = std::fs::File::create(dir.join("start.lock")).expect("lock file");
+                lock.lock().expect("lock the test cluster");
+                let cluster = EmbeddedPostgres::start(&dir.join("data"))
+                    .expect("start the embedded PostgreSQL for tests (or set TEST_DATABASE_URL)");
+                drop(lock);
+                cluster
+            })
+            .await
+            .expect("embedded start task");
+            // The cluster outlives this process so the next test run reuses it.
+            let admin_url = cluster.url("postgres").expose_secret().to_owned();
+            std::mem::forget(cluster);
+            Server { admin_url }
+        })
+        .await
+}
+
+fn url_for(admin_url: &str, database: &str) -> String {
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+fn migrations_hash() -> String {
+    use sha2::{Digest, Sha256};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut entries: Vec<_> = walk(&root);
+    entries.sort();
+    let mut hasher = Sha256::new();
+    for path in entries {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&path).expect("read migration"));
+    }
+    hex::encode(&hasher.finalize()[..6])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read migrations").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+async fn admin() -> AsyncPgConnection {
+    AsyncPgConnection::establish(&server().await.admin_url)
+        .await
+        .expect("connect to the test server")
+}
+
+async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = Bool)]
+        exists: bool,
+    }
+    diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<Text, _>(name)
+        .get_result::<Exists>(conn)
+        .await
+        .expect("query pg_database")
+        .exists
+}
+
+/// The template database, created and migrated once per server and migration set.
+async fn template() -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("{PREFIX}template_{}", migrations_hash());
+            let mut conn = admin().await;
+            conn.batch_execute("SELECT pg_advisory_lock(4242424242)")
+                .await
+                .expect("lock");
+            if !database_exists(&mut conn, &name).await {
+                sweep(&mut conn).await;
+                conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create template");
+                let url = SecretString::from(url_for(&server().await.admin_url, &name));
+                migrations::run(&url).await.expect("migrate the template");
+            }
+            conn.batch_execute("SELECT pg_advisory_unlock(4242424242)")
+                .await
+                .expect("unlock");
+            name
+        })
+        .await
+}
+
+/// Drops test databases older than an hour (left by crashed runs) and outdated templates.
+async fn sweep(conn: &mut AsyncPgConnection) {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        datname: String,
+    }
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind::<Text, _>(format!("{PREFIX}%"))
+            .load(conn)
+            .await
+            .unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    for Name { datname } in names {
+        let stale = datname.contains("template_")
+            || datname
+                .rsplit('_')
+                .nth(1)
+                .and_then(|t| t.parse::<i64>().ok())
+                .is_some_and(|created| now - created > 3600);
+        if stale {
+            let _ = conn
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"
+                ))
+                .await;
+        }
+    }
+}
+
+/// A database of one test, dropped when it goes out of scope.
+pub struct TestDatabase {
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    /// A fresh, migrated database.
+    pub async fn new() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let template = template().await;
+        let name = format!(
+            "{PREFIX}{}_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut conn = admin().await;
+        conn.batch_execute(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        ))
+        .await
+        .expect("clone the template");
+        let url = url_for(&server().await.admin_url, &name);
+        Self { name, url }
+    }
+
+    /// The database's URL.
+    pub fn url(&self) -> SecretString {
+        SecretString::from(self.url.clone())
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let Some(server) = SERVER.get() else { return };
+        let admin_url = server.admin_url.clone();
+        // Dropping needs async I/O, which Drop cannot await: do it on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut conn) = AsyncPgConnection::establish(&admin_url).await {
+                    let _ = conn
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The configuration tests run with.
+pub fn test_config() -> Config {
+    Config {
+        database_url: None,
+        bind_addr: "127.0.0.1:0".parse().expect("address"),
+        jwt_secret: Some(SecretString::from(TEST_SECRET)),
+        jwt_public_key_file: None,
+        data_dir: std::env::temp_dir(),
+        log_format: LogFormat::Pretty,
+        rust_log: "warn".to_owned(),
+        database: DatabaseConfig {
+            pool_size: 8,
+            wait_timeout: Duration::from_secs(5),
+            // Pings of idle connections would be counted as statements by the round-trip tests.
+            verify_idle_after: Duration::from_secs(3600),
+            ..DatabaseConfig::default()
+        },
+        graphql: GraphqlLimits::default(),
+        http: HttpConfig::default(),
+    }
+}
+
+/// The application on its own test database, driven in-process.
+pub struct TestApp {
+    /// The router `serve` would serve.
+    pub router: Router,
+    /// The application's pool.
+    pub db: Db,
+    /// Keys matching the application's.
+    pub keys: TokenKeys,
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    /// A new application with an empty database.
+    pub async fn new() -> Self {
+        Self::with_config(test_config()).await
+    }
+
+    /// A new application with `config` and an empty database.
+    pub async fn with_config(config: Config) -> Self {
+        let database = TestDatabase::new().await;
+        let db = Db::new(database.url(), &config.database).expect("pool");
+        let keys = TokenKeys::new(config.jwt_secret.as_ref().expect("secret"), None).expect("keys");
+        let state = AppState::new(db.clone(), keys.clone(), config.clone());
+        let router = profile_api::router(state, profile_api::graphql::schema(&config.graphql));
+        Self {
+            router,
+            db,
+            keys,
+            _database: database,
+        }
+    }
+
+    /// A request to send to the application.
+    pub fn request(&self, method: Method, uri: &str) -> TestRequest<'_> {
+        TestRequest {
+            app: self,
+            builder: Request::builder().method(method).uri(uri),
+            body: Body::empty(),
+        }
+    }
+
+    /// A GET request.
+    pub fn get(&self, uri: &str) -> TestRequest<'_> {
+        self.request(Method::GET, uri)
+    }
+
+    /// A GraphQL POST of `query` with `variables`.
+    pub fn graphql(&self, query: &str, variables: Value) -> TestRequest<'_> {
+        self.request(Method::POST, "/graphql")
+            .header("content-type", "application/json")
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+    }
+
+    /// A token for `user` (HS256, one hour).
+    pub fn token(&self, user: &str) -> String {
+        let id = ObjectId::parse(user).expect("user id");
+        self.keys
+            .mint(&id, false, Duration::from_secs(3600))
+            .expect("mint")
+    }
+
+    /// An admin token for `user`.
+    pub fn admin_token(&self, user: &str) -> String {
+        let id = ObjectId::parse(user).expect("user id");
+        self.keys
+            .mint(&id, true, Duration::from_secs(3600))
+            .expect("mint")
+    }
+
+    /// Writes fixtures.
+    pub async fn insert(&self, fixtures: Fixtures) {
+        let mut conn = self.db.conn().await.expect("connection");
+        for outcomes in [
+            bulk::write_batch(&mut conn, &fixtures.users).await,
+            bulk::write_batch(&mut conn, &fixtures.media).await,
+        ] {
+            assert_all_written(outcomes);
+        }
+        let failed = bulk::set_profile_photos(&mut conn, &fixtures.photos)
+            .await
+            .expect("photos");
+        assert!(failed.is_empty(), "photos not set: {failed:?}");
+        assert_all_written(bulk::write_batch(&mut conn, &fixtures.follows).await);
+        assert_all_written(bulk::write_batch(&mut conn, &fixtures.blocks).await);
+    }
+
+    /// Runs SQL on the application's database.
+    pub async fn execute(&self, sql: &str) {
+        let mut conn = self.db.conn().await.expect("connection");
+        conn.batch_execute(sql).await.expect("execute");
+    }
+}
+
+fn assert_all_written(outcomes: Result<Vec<bulk::Outcome>, profile_api::error::AppError>) {
+    for outcome in outcomes.expect("write fixtures") {
+        assert!(
+            !matches!(outcome, bulk::Outcome::Skipped(_)),
+            "fixture skipped: {outcome:?}"
+        );
+    }
+}
+
+/// Rows to insert before a test.
+#[derive(Default)]
+pub struct Fixtures {
+    /// Users.
+    pub users: Vec<UserRecord>,
+    /// Media.
+    pub media: Vec<MediaRecord>,
+    /// (user, photo) pairs.
+    pub photos: Vec<(String, Option<String>)>,
+    /// Follows.
+    pub follows: Vec<FollowRecord>,
+    /// Blocks.
+    pub blocks: Vec<BlockRecord>,
+}
+
+impl Fixtures {
+    /// Adds a user built by [`user`].
+    pub fn user(mut self, record: UserRecord) -> Self {
+        self.users.push(record);
+        self
+    }
+
+    /// Adds a profile photo for `owner`.
+    pub fn photo(mut self, owner: &str, media_id: &str, url: &str) -> Self {
+        self.media.push(MediaRecord {
+            id: media_id.to_owned(),
+            owner_id: owner.to_owned(),
+            url: url.to_owned(),
+            media_type: "image".to_owned(),
+            created_at: chrono::Utc::now(),
+        });
+        self.photos
+            .push((owner.to_owned(), Some(media_id.to_owned())));
+        self
+    }
+
+    /// Adds a follow.
+    pub fn follow(mut self, follower: &str, followee: &str, accepted: bool) -> Self {
+        self.follows.push(FollowRecord {
+            follower_id: follower.to_owned(),
+            followee_id: followee.to_owned(),
+            status: if accepted { "accepted" } else { "pending" }.to_owned(),
+            created_at: chrono::Utc::now(),
+        });
+        self
+    }
+
+    /// Adds a block.
+    pub fn block(mut self, blocker: &str, blocked: &str) -> Self {
+        self.blocks.push(BlockRecord {
+            blocker_id: blocker.to_owned(),
+            blocked_id: blocked.to_owned(),
+            created_at: chrono::Utc::now(),
+        });
+        self
+    }
+}
+
+/// The id of fixture user number `n`.
+pub fn uid(n: u32) -> String {
+    format!("{n:024x}")
+}
+
+/// A plain user `n` with username `user{n}` and fixed timestamps.
+pub fn user(n: u32) -> UserRecord {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-05-22T16:11:26.806Z")
+        .expect("timestamp")
+        .with_timezone(&chrono::Utc);
+    UserRecord {
+        id: uid(n),
+        name: format!("Name{n}"),
+        surname: format!("Surname{n}"),
+        username: format!("user{n}"),
+        availability_status: "available".to_owned(),
+        interests: vec![],
+        expertise: None,
+        birth_date: None,
+        minute_price_in_live_stream: 0,
+        bio: None,
+        instagram: None,
+        snapchat: None,
+        x: None,
+        tiktok: None,
+        facebook: None,
+        is_private: false,
+        deactivated_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// The date `years` years before today (UTC), so that the age is exactly `years` today.
+pub fn years_ago(years: i32) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    today
+        .with_year(today.year() - years)
+        .or_else(|| chrono::NaiveDate::from_ymd_opt(today.year() - years, 3, 1))
+        .expect("a date")
+}
+
+/// A request under construction.
+pub struct TestRequest<'a> {
+    app: &'a TestApp,
+    builder: http::request::Builder,
+    body: Body,
+}
+
+impl TestRequest<'_> {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sets a JSON body.
+    pub fn json(mut self, value: &Value) -> Self {
+        self.body = Body::from(serde_json::to_vec(value).expect("json"));
+        self
+    }
+
+    /// Sets a raw body.
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Sends the request through the router.
+    #[track_caller]
+    pub fn send(self) -> impl std::future::Future<Output = TestResponse> {
+        let request = self.builder.body(self.body).expect("request");
+        let router = self.app.router.clone();
+        async move {
+            let response = router.oneshot(request).await.expect("infallible");
+            let status = response.status();
+            let headers = response.headers().clone();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            TestResponse {
+                status,
+                headers,
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+            }
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body as text.
+    pub text: String,
+}
+
+impl TestResponse {
+    /// The body as JSON.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// A header's value.
+    #[track_caller]
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(HeaderName::from_bytes(name.as_bytes()).expect("name"))
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The JSON body with its timestamp replaced, for snapshots.
+    pub fn stable_json(&self) -> Value {
+        let mut value = self.json();
+        if let Some(obj) = value.as_object_mut()
+            && obj.contains_key("timestamp")
+        {
+            obj.insert("timestamp".into(), Value::String("[timestamp]".into()));
+        }
+        value
+    }
+}

@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is how a test fails
+
+//! Integration tests against a real PostgreSQL: one binary, modules mirroring the routes and
+//! operations. See `harness` for how each test gets its own database.
+
+#[allow(dead_code)] // helpers for every module; not each uses all of them
+mod harness;
+
+mod graphql_users;
+mod import;
+mod rest_profile_read;
+mod schema_sdl;
