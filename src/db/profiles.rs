@@ -6,6 +6,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{blocks, follow_counters, follows, media, users};
 use crate::error::{AppError, AppResult};
+use crate::i18n::MessageId;
+use crate::profiles::update::ProfileChanges;
 use crate::profiles::{
     AvailabilityStatus, FollowCounts, FollowStatus, MediaType, ObjectId, ProfilePhoto, Relation,
     User, UsernameKey,
@@ -284,4 +286,121 @@ pub async fn is_active_user(conn: &mut AsyncPgConnection, id: &ObjectId) -> AppR
         .await
         .optional()?;
     Ok(matches!(found, Some(None)))
+}
+
+/// The columns an update sets; `None` leaves a column alone, `Some(None)` clears it.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+struct UserChangeset {
+    name: Option<String>,
+    surname: Option<String>,
+    username: Option<String>,
+    availability_status: Option<&'static str>,
+    interests: Option<Vec<String>>,
+    expertise: Option<Option<String>>,
+    bio: Option<Option<String>>,
+    minute_price_in_live_stream: Option<i32>,
+    instagram: Option<Option<String>>,
+    snapchat: Option<Option<String>>,
+    x: Option<Option<String>>,
+    tiktok: Option<Option<String>>,
+    facebook: Option<Option<String>>,
+    birth_date: Option<Option<chrono::NaiveDate>>,
+    is_private: Option<bool>,
+    profile_photo_id: Option<Option<String>>,
+}
+
+impl From<&ProfileChanges> for UserChangeset {
+    fn from(c: &ProfileChanges) -> Self {
+        let [instagram, snapchat, x, tiktok, facebook] = c.handles.clone();
+        Self {
+            name: c.name.clone(),
+            surname: c.surname.clone(),
+            username: c.username.clone(),
+            availability_status: c.availability_status.map(AvailabilityStatus::as_str),
+            interests: c.interests.clone(),
+            expertise: c.expertise.clone(),
+            bio: c.bio.clone(),
+            minute_price_in_live_stream: c.minute_price_in_live_stream,
+            instagram,
+            snapchat,
+            x,
+            tiktok,
+            facebook,
+            birth_date: c.birth_date,
+            is_private: c.is_private,
+            profile_photo_id: c
+                .profile_photo_id
+                .as_ref()
+                .map(|p| p.as_ref().map(ToString::to_string)),
+        }
+    }
+}
+
+/// Applies `changes` to an active user in one `UPDATE` of only the given columns, moving
+/// `updated_at`; returns whether the user was there to update. A taken username is a conflict
+/// (the unique index decides, so racing updates cannot both win); a photo the user does not own
+/// is a validation error (the composite foreign key decides).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: &ObjectId,
+    changes: &ProfileChanges,
+) -> AppResult<bool> {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    let updated = diesel::update(users::table)
+        .filter(users::id.eq(id.as_str()))
+        .filter(users::deactivated_at.is_null())
+        .set((
+            UserChangeset::from(changes),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await;
+    match updated {
+        Ok(rows) => Ok(rows == 1),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some("users_username_key_idx") =>
+        {
+            Err(AppError::Conflict(MessageId::UsernameTaken))
+        }
+        Err(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info))
+            if info.constraint_name() == Some("users_profile_photo_owned_fkey") =>
+        {
+            Err(AppError::invalid(
+                "profilePhotoId",
+                MessageId::FieldProfilePhoto,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Locks an active user's row until the transaction ends; returns whether it exists.
+pub async fn lock_user(conn: &mut AsyncPgConnection, id: &ObjectId) -> AppResult<bool> {
+    let found: Option<String> = users::table
+        .filter(users::id.eq(id.as_str()))
+        .filter(users::deactivated_at.is_null())
+        .select(users::id)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Whether media item `media_id` belongs to `owner`.
+pub async fn owns_media(
+    conn: &mut AsyncPgConnection,
+    owner: &ObjectId,
+    media_id: &ObjectId,
+) -> AppResult<bool> {
+    let found: Option<String> = media::table
+        .filter(media::id.eq(media_id.as_str()))
+        .filter(media::owner_id.eq(owner.as_str()))
+        .select(media::id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
 }

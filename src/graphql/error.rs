@@ -77,6 +77,21 @@ pub fn gql_error(error: &AppError, lang: Lang) -> async_graphql::Error {
         .unwrap_or_else(|| async_graphql::Error::new("error"))
 }
 
+/// Reports `error` from a resolver: every GraphQL error but the first is added to the response
+/// at the resolver's path, and the first is returned, so a validation error with several
+/// problems shows all of them.
+pub fn raise(ctx: &async_graphql::Context<'_>, error: &AppError) -> async_graphql::Error {
+    let lang = request_context(ctx).map(|c| c.lang).unwrap_or_default();
+    let mut errors = gql_errors(error, lang).into_iter();
+    let first = errors
+        .next()
+        .unwrap_or_else(|| async_graphql::Error::new("error"));
+    for extra in errors {
+        ctx.add_error(ctx.set_error_path(extra.into_server_error(ctx.item.pos)));
+    }
+    first
+}
+
 /// The request context of a resolver.
 pub fn request_context<'a>(ctx: &async_graphql::Context<'a>) -> GqlResult<&'a RequestContext> {
     ctx.data::<std::sync::Arc<RequestContext>>()

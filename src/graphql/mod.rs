@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 mod response_order;
 pub mod scalars;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -27,14 +28,15 @@ use crate::error::AppError;
 use crate::profiles::service;
 use crate::state::AppState;
 use loaders::Loaders;
+use mutation::MutationRoot;
 use query::QueryRoot;
 
 /// The schema type.
-pub type ApiSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with the configured limits.
 pub fn schema(limits: &GraphqlLimits) -> ApiSchema {
-    let mut builder = Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {

@@ -100,5 +100,5 @@ pub fn visible(ctx: &Context<'_>, loaded: Option<UserForViewer>) -> AppResult<Us
     let loaded = loaded.ok_or(AppError::NotFound)?;
     let viewer = ctx.data_unchecked::<Viewer>();
     let profile = privacy::check(viewer, loaded.user, loaded.relation)?;
-    Ok(User(Arc::new(profile)))
+    Ok(User::new(Arc::new(profile)))
 }

@@ -9,6 +9,7 @@ use chrono::Utc;
 use super::error::{GqlResult, IntoGql, request_context};
 use super::loaders::Loaders;
 use super::scalars::{Date, DateTime};
+use crate::profiles::view::ProfileView;
 use crate::profiles::{self, VisibleProfile};
 
 /// Whether a user can take a live-stream call now. The values are the REST API's, lowercase.
@@ -23,6 +24,17 @@ pub enum AvailabilityStatus {
     Away,
     /// Not reachable.
     Offline,
+}
+
+impl From<AvailabilityStatus> for profiles::AvailabilityStatus {
+    fn from(status: AvailabilityStatus) -> Self {
+        match status {
+            AvailabilityStatus::Available => profiles::AvailabilityStatus::Available,
+            AvailabilityStatus::Busy => profiles::AvailabilityStatus::Busy,
+            AvailabilityStatus::Away => profiles::AvailabilityStatus::Away,
+            AvailabilityStatus::Offline => profiles::AvailabilityStatus::Offline,
+        }
+    }
 }
 
 impl From<profiles::AvailabilityStatus> for AvailabilityStatus {
@@ -74,11 +86,31 @@ impl Media {
 
 /// A user's public profile, as the viewer may see it.
 #[derive(Clone)]
-pub struct User(pub Arc<VisibleProfile>);
+pub struct User {
+    profile: Arc<VisibleProfile>,
+    /// Counts already known (after an update); otherwise they come from the DataLoader.
+    counts: Option<profiles::FollowCounts>,
+}
 
 impl User {
+    /// A user whose counts are loaded when asked for.
+    pub fn new(profile: Arc<VisibleProfile>) -> Self {
+        Self {
+            profile,
+            counts: None,
+        }
+    }
+
+    /// A user whose counts are already known.
+    pub fn with_counts(profile: Arc<VisibleProfile>, counts: profiles::FollowCounts) -> Self {
+        Self {
+            profile,
+            counts: Some(counts),
+        }
+    }
+
     fn user(&self) -> &profiles::User {
-        self.0.user()
+        self.profile.user()
     }
 }
 
@@ -204,16 +236,27 @@ impl User {
 
     /// Birth date (`YYYY-MM-DD`): only for the owner and admins, null for everyone else.
     async fn birth_date(&self) -> Option<Date> {
-        if !self.0.shows_birth_date() {
+        if !self.profile.shows_birth_date() {
             return None;
         }
         self.user()
             .birth_date
             .map(|d| Date(d.format("%Y-%m-%d").to_string()))
     }
+
+    /// The profile's entity tag, equal to the REST `ETag` for the same request: pass it as
+    /// `updateProfile(ifMatch:)` to update only if nothing changed in between.
+    async fn etag(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        let counts = counts(ctx, self).await?;
+        let today = request_context(ctx)?.timezone.date_at(Utc::now());
+        Ok(ProfileView::new(&self.profile, counts, today).etag())
+    }
 }
 
 async fn counts(ctx: &Context<'_>, user: &User) -> GqlResult<profiles::FollowCounts> {
+    if let Some(counts) = user.counts {
+        return Ok(counts);
+    }
     let loaders = ctx.data_unchecked::<Loaders>();
     let counts = loaders
         .counts

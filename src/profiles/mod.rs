@@ -7,6 +7,8 @@ pub mod model;
 pub mod privacy;
 pub mod rules;
 pub mod service;
+pub mod update;
+pub mod view;
 
 pub use ids::{ObjectId, UsernameKey};
 pub use model::{AvailabilityStatus, FollowCounts, FollowStatus, MediaType, ProfilePhoto, User};

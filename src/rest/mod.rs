@@ -3,9 +3,10 @@
 
 pub mod envelope;
 pub mod profiles;
+pub mod update;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, patch};
 
 use crate::state::AppState;
 
@@ -17,4 +18,5 @@ pub fn routes() -> Router<AppState> {
             "/v1/users/profile/username/{username}",
             get(profiles::by_username),
         )
+        .route("/v1/users/profile", patch(update::patch_profile))
 }

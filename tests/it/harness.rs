@@ -84,7 +84,9 @@ fn migrations_hash() -> String {
     entries.sort();
     let mut hasher = Sha256::new();
     for path in entries {
-        hasher.update(path.to_string_lossy().as_bytes());
+        // Relative paths: the same migrations in another checkout share the template.
+        let relative = path.strip_prefix(&root).unwrap_or(&path);
+        hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update(std::fs::read(&path).expect("read migration"));
     }
     hex::encode(&hasher.finalize()[..6])

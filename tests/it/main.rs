@@ -6,7 +6,9 @@
 #[allow(dead_code)] // helpers for every module; not each uses all of them
 mod harness;
 
+mod graphql_update;
 mod graphql_users;
 mod import;
 mod rest_profile_read;
+mod rest_profile_update;
 mod schema_sdl;

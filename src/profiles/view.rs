@@ -1,0 +1,148 @@
+//! The public profile of SPEC §1 — what `GET /api/v1/users/profile/{id}` returns in `data`,
+//! field for field and in that order — and its version tag.
+//!
+//! Both adapters derive what they show from this one view: REST serializes it, GraphQL reads
+//! the same values and the same [`ProfileView::etag`], so `If-Match` tags are interchangeable.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{FollowCounts, VisibleProfile};
+
+/// The public profile, serialized exactly as legacy clients expect.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView<'a> {
+    /// The user's id.
+    #[serde(rename = "_id")]
+    pub id: &'a str,
+    /// Given name.
+    pub name: &'a str,
+    /// Family name.
+    pub surname: &'a str,
+    /// Username as stored.
+    pub username: &'a str,
+    /// `available`, `busy`, `away` or `offline`.
+    pub availability_status: &'static str,
+    /// The profile photo.
+    pub profile_photo: Option<PhotoView<'a>>,
+    /// Interests, in order.
+    pub interests: &'a [String],
+    /// Expertise.
+    pub expertise: Option<&'a str>,
+    /// Age on the request's today.
+    pub age: Option<i32>,
+    /// Credits per live-stream minute.
+    pub minute_price_in_live_stream: i32,
+    /// Accepted followers.
+    pub followers_count: i32,
+    /// Accepted followings.
+    pub following_count: i32,
+    /// Bio.
+    pub bio: Option<&'a str>,
+    /// Instagram handle.
+    pub instagram: Option<&'a str>,
+    /// Snapchat handle.
+    pub snapchat: Option<&'a str>,
+    /// X handle.
+    pub x: Option<&'a str>,
+    /// TikTok handle.
+    pub tiktok: Option<&'a str>,
+    /// Facebook handle.
+    pub facebook: Option<&'a str>,
+}
+
+/// The profile photo, as the legacy clients see it.
+#[derive(Debug, Serialize)]
+pub struct PhotoView<'a> {
+    /// The media id.
+    #[serde(rename = "_id")]
+    pub id: &'a str,
+    /// Where it is served from.
+    pub url: &'a str,
+    /// `image` or `video`.
+    #[serde(rename = "type")]
+    pub media_type: &'static str,
+}
+
+impl<'a> ProfileView<'a> {
+    /// The view of a visible profile with its counts, `age` counted on `today`.
+    pub fn new(profile: &'a VisibleProfile, counts: FollowCounts, today: NaiveDate) -> Self {
+        let user = profile.user();
+        Self {
+            id: user.id.as_str(),
+            name: &user.name,
+            surname: &user.surname,
+            username: &user.username,
+            availability_status: user.availability_status.as_str(),
+            profile_photo: user.profile_photo.as_ref().map(|photo| PhotoView {
+                id: photo.id.as_str(),
+                url: &photo.url,
+                media_type: photo.media_type.as_str(),
+            }),
+            interests: &user.interests,
+            expertise: user.expertise.as_deref(),
+            age: user.age_on(today),
+            minute_price_in_live_stream: user.minute_price_in_live_stream,
+            followers_count: counts.followers,
+            following_count: counts.following,
+            bio: user.bio.as_deref(),
+            instagram: user.instagram.as_deref(),
+            snapchat: user.snapchat.as_deref(),
+            x: user.x.as_deref(),
+            tiktok: user.tiktok.as_deref(),
+            facebook: user.facebook.as_deref(),
+        }
+    }
+
+    /// The view as JSON text.
+    pub fn to_json(&self) -> String {
+        // A struct of strings, numbers and options always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The strong entity tag of this view: a quoted, truncated SHA-256 of its JSON.
+    pub fn etag(&self) -> String {
+        etag_of(self.to_json().as_bytes())
+    }
+}
+
+/// The entity tag of a serialized view.
+pub fn etag_of(json: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", hex::encode(&Sha256::digest(json)[..16]))
+}
+
+/// Whether an `If-Match` / `ifMatch` value matches `etag` (strong comparison, RFC 9110 §13.1.1:
+/// `*` matches any current representation; weak tags never match).
+pub fn if_match_accepts(if_match: &str, etag: &str) -> bool {
+    if_match
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == etag)
+}
+
+/// Whether an `If-None-Match` value names `etag` (weak comparison, RFC 9110 §13.1.2).
+pub fn if_none_match_hits(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparisons() {
+        let etag = "\"abc\"";
+        assert!(if_match_accepts("\"abc\"", etag));
+        assert!(if_match_accepts("\"x\", \"abc\"", etag));
+        assert!(if_match_accepts("*", etag));
+        assert!(!if_match_accepts("W/\"abc\"", etag));
+        assert!(!if_match_accepts("\"abd\"", etag));
+        assert!(if_none_match_hits("W/\"abc\"", etag));
+        assert!(!if_none_match_hits("\"abd\"", etag));
+    }
+}

@@ -1,0 +1,161 @@
+//! `PATCH /api/v1/users/profile`: a JSON Merge Patch of the caller's own profile (SPEC §4).
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{RawQuery, Request, State};
+use axum::response::Response;
+use chrono::Utc;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::envelope::{self, ApiError};
+use crate::app::Ctx;
+use crate::error::{AppError, FieldError};
+use crate::i18n::MessageId;
+use crate::profiles::service::{self, UpdateOptions};
+use crate::profiles::view::ProfileView;
+use crate::state::AppState;
+
+/// Largest body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// `PATCH /api/v1/users/profile[?dryRun=true]`
+pub async fn patch_profile(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let dry_run = dry_run(query.as_deref())?;
+    let (parts, body) = request.into_parts();
+    check_content_type(&parts.headers)?;
+    let if_match = joined(&parts.headers, header::IF_MATCH)?;
+    let patch = read_object(body).await?;
+    let today = ctx.timezone.date_at(Utc::now());
+    let options = UpdateOptions {
+        if_match: if_match.as_deref(),
+        dry_run,
+        today,
+    };
+    let viewer = service::resolve_viewer(state.db(), &ctx.credentials).await;
+    let (profile, counts) = service::update_profile(state.db(), viewer, &patch, options).await?;
+    let view = ProfileView::new(&profile, counts, today);
+    let raw = RawValue::from_string(view.to_json()).map_err(AppError::internal)?;
+    let mut response = envelope::success(&ctx, StatusCode::OK, &raw);
+    if let Ok(etag) = HeaderValue::from_str(&view.etag()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn dry_run(query: Option<&str>) -> Result<bool, AppError> {
+    let mut dry_run = false;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, "true"));
+        if name == "dryRun" {
+            dry_run = match value {
+                "true" | "1" | "" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(AppError::invalid(
+                        "dryRun",
+                        MessageId::FieldWrongTypeBoolean,
+                    ));
+                }
+            };
+        }
+    }
+    Ok(dry_run)
+}
+
+/// Only `application/json` and `application/merge-patch+json` (any parameters) are accepted.
+fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/json" | "application/merge-patch+json") => Ok(()),
+        _ => Err(AppError::UnsupportedMediaType),
+    }
+}
+
+/// All values of a header joined with commas, as HTTP allows; `None` when absent.
+fn joined(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<String>, AppError> {
+    let mut values = Vec::new();
+    for value in headers.get_all(&name) {
+        let text = value
+            .to_str()
+            .map_err(|_| AppError::invalid("If-Match", MessageId::InvalidIfMatch))?;
+        values.push(text.trim().to_owned());
+    }
+    let joined = values.join(", ");
+    let well_formed = joined.split(',').map(str::trim).all(|tag| {
+        tag == "*"
+            || (tag.len() >= 2 && tag.starts_with('"') && tag.ends_with('"'))
+            || tag.starts_with("W/\"")
+    });
+    if !values.is_empty() && !well_formed {
+        return Err(AppError::invalid("If-Match", MessageId::InvalidIfMatch));
+    }
+    Ok((!values.is_empty()).then_some(joined))
+}
+
+/// Reads the body (at most [`MAX_BODY_BYTES`]) as a JSON object.
+async fn read_object(body: Body) -> Result<serde_json::Map<String, Value>, AppError> {
+    let bytes = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::invalid("body", MessageId::BodyEmpty));
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(AppError::invalid("body", MessageId::BodyNotObject)),
+        Err(e) => Err(AppError::Validation(vec![
+            FieldError::new("body", MessageId::BodyMalformedJson)
+                .arg("line", e.line())
+                .arg("column", e.column()),
+        ])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(value).expect("value"),
+            );
+            check_content_type(&headers).is_ok()
+        };
+        assert!(with("application/json"));
+        assert!(with("application/json; charset=utf-8"));
+        assert!(with("Application/Merge-Patch+JSON"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/x-www-form-urlencoded"));
+        assert!(check_content_type(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn dry_run_values() {
+        assert_eq!(dry_run(None).ok(), Some(false));
+        assert_eq!(dry_run(Some("dryRun=true")).ok(), Some(true));
+        assert_eq!(dry_run(Some("a=b&dryRun")).ok(), Some(true));
+        assert_eq!(dry_run(Some("dryRun=false")).ok(), Some(false));
+        assert!(dry_run(Some("dryRun=maybe")).is_err());
+    }
+}
