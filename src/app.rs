@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,7 +21,17 @@ use crate::{graphql, ops, rest};
 
 /// Builds the application router; tests drive exactly what `serve` serves.
 pub fn router(state: AppState, schema: graphql::ApiSchema) -> Router {
-    let api = rest::routes()
+    router_with_api(state, schema, rest::routes())
+}
+
+/// The application router with `api` as the routes under `/api` (tests add failing routes to
+/// see how the envelope reports them).
+pub fn router_with_api(
+    state: AppState,
+    schema: graphql::ApiSchema,
+    api: Router<AppState>,
+) -> Router {
+    let api = api
         .fallback(not_found)
         .layer(middleware::from_fn(envelope::envelope_layer));
     Router::new()
@@ -65,6 +77,9 @@ async fn context_layer(
         state.keys(),
     ));
     request.extensions_mut().insert(ctx.clone());
+    if let Some(response) = rate_limited(&state, &ctx, &request) {
+        return with_context_headers(&ctx, response);
+    }
     let span = tracing::info_span!(
         "request",
         request_id = %ctx.request_id,
@@ -77,11 +92,43 @@ async fn context_layer(
         latency_ms = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
-    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     span.record("status", response.status().as_u16());
     span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
     span.in_scope(|| tracing::debug!("finished"));
+    with_context_headers(&ctx, response)
+}
 
+/// The 429 answer for a client over its rate, if it is; operational endpoints are never limited.
+fn rate_limited(state: &AppState, ctx: &RequestContext, request: &Request) -> Option<Response> {
+    let path = request.uri().path();
+    let is_graphql = path == "/graphql";
+    if !(is_graphql || path.starts_with("/api/")) {
+        return None;
+    }
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let wait = state.rate_limiter()?.check(ctx, peer).err()?;
+    let mut response = if is_graphql {
+        graphql::request_error(
+            ctx,
+            http::StatusCode::TOO_MANY_REQUESTS,
+            &AppError::TooManyRequests,
+        )
+    } else {
+        envelope::failure(ctx, &AppError::TooManyRequests)
+    };
+    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    Some(response)
+}
+
+/// Says which language, zone and request id a response used.
+fn with_context_headers(ctx: &RequestContext, mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_LANGUAGE,

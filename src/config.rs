@@ -13,7 +13,7 @@
 //! | `RUST_LOG` | `info` | log filter |
 //! | `DB_POOL_SIZE` .. `DB_STATEMENT_TIMEOUT_MS` | see [`DatabaseConfig`] | pool limits |
 //! | `GRAPHQL_*` | see [`GraphqlLimits`] | query limits |
-//! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
+//! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `RATE_LIMIT_*`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -199,6 +199,18 @@ pub struct HttpConfig {
     /// Longest time a request may take before it is answered with 503.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value = "15000", value_parser = parse_millis, global = true)]
     pub request_timeout: Duration,
+    /// Requests per second allowed to one client (a token's user, else the address); 0 turns
+    /// rate limiting off.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PER_SECOND",
+        default_value_t = 0,
+        global = true
+    )]
+    pub rate_limit_per_second: u32,
+    /// Requests a client may send at once above the steady rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 50, global = true)]
+    pub rate_limit_burst: u32,
     /// How long shutdown waits for in-flight requests.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value = "10000", value_parser = parse_millis, global = true)]
     pub shutdown_timeout: Duration,
@@ -233,6 +245,8 @@ impl Default for HttpConfig {
         Self {
             cors_origins: String::new(),
             request_timeout: Duration::from_secs(15),
+            rate_limit_per_second: 0,
+            rate_limit_burst: 50,
             shutdown_timeout: Duration::from_secs(10),
         }
     }

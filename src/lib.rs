@@ -18,7 +18,8 @@ pub mod identity;
 pub mod import;
 pub mod ops;
 pub mod profiles;
+pub mod rate_limit;
 pub mod rest;
 pub mod state;
 
-pub use app::router;
+pub use app::{router, router_with_api};

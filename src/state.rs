@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::TokenKeys;
+use crate::rate_limit::RateLimiter;
 
 /// Shared, immutable application state.
 #[derive(Debug, Clone)]
@@ -17,13 +18,22 @@ struct Inner {
     db: Db,
     keys: TokenKeys,
     config: Config,
+    rate_limiter: Option<RateLimiter>,
 }
 
 impl AppState {
     /// Bundles the parts built at start-up.
     pub fn new(db: Db, keys: TokenKeys, config: Config) -> Self {
         Self {
-            inner: Arc::new(Inner { db, keys, config }),
+            inner: Arc::new(Inner {
+                rate_limiter: RateLimiter::new(
+                    config.http.rate_limit_per_second,
+                    config.http.rate_limit_burst,
+                ),
+                db,
+                keys,
+                config,
+            }),
         }
     }
 
@@ -35,6 +45,11 @@ impl AppState {
     /// The token keys.
     pub fn keys(&self) -> &TokenKeys {
         &self.inner.keys
+    }
+
+    /// The rate limiter, when rate limiting is on.
+    pub fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.inner.rate_limiter.as_ref()
     }
 
     /// The settings.

@@ -32,7 +32,17 @@ pub async fn run(config: Config, migrate: bool) -> anyhow::Result<()> {
     }
     let db = Db::new(database.url.clone(), &config.database)?;
     let state = AppState::new(db.clone(), keys, config.clone());
-    let app = crate::router(state, crate::graphql::schema(&config.graphql));
+    if let Some(limiter) = state.rate_limiter().cloned() {
+        tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                limiter.forget_idle_clients();
+            }
+        });
+    }
+    let app = crate::router(state, crate::graphql::schema(&config.graphql))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
 
     let listener = match TcpListener::bind(config.bind_addr).await {
         Ok(listener) => listener,

@@ -138,7 +138,11 @@ async fn execute(
 }
 
 /// An error about the request as a whole (bad headers, bad token): no operation ran.
-fn request_error(ctx: &RequestContext, status: StatusCode, error: &AppError) -> Response {
+pub(crate) fn request_error(
+    ctx: &RequestContext,
+    status: StatusCode,
+    error: &AppError,
+) -> Response {
     let errors: Vec<async_graphql::ServerError> = error::gql_errors(error, ctx.lang)
         .into_iter()
         .map(|e| e.into_server_error(async_graphql::Pos::default()))

@@ -130,24 +130,34 @@ async fn template() -> &'static str {
     TEMPLATE
         .get_or_init(|| async {
             let name = format!("{PREFIX}template_{}", migrations_hash());
-            let mut conn = admin().await;
-            conn.batch_execute("SELECT pg_advisory_lock(4242424242)")
-                .await
-                .expect("lock");
-            if !database_exists(&mut conn, &name).await {
-                sweep(&mut conn).await;
-                conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create template");
-                let url = SecretString::from(url_for(&server().await.admin_url, &name));
-                migrations::run(&url).await.expect("migrate the template");
-            }
-            conn.batch_execute("SELECT pg_advisory_unlock(4242424242)")
-                .await
-                .expect("unlock");
+            ensure_template(&name).await;
             name
         })
         .await
+}
+
+/// Creates and migrates the template `name` unless it exists; concurrent test processes wait
+/// for the first one on an advisory lock.
+async fn ensure_template(name: &str) {
+    let mut conn = admin().await;
+    conn.batch_execute("SELECT pg_advisory_lock(4242424242)")
+        .await
+        .expect("lock");
+    if !database_exists(&mut conn, name).await {
+        sweep(&mut conn).await;
+        conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create template");
+        let created = chrono::Utc::now().timestamp();
+        conn.batch_execute(&format!("COMMENT ON DATABASE \"{name}\" IS '{created}'"))
+            .await
+            .expect("date the template");
+        let url = SecretString::from(url_for(&server().await.admin_url, name));
+        migrations::run(&url).await.expect("migrate the template");
+    }
+    conn.batch_execute("SELECT pg_advisory_unlock(4242424242)")
+        .await
+        .expect("unlock");
 }
 
 /// Drops test databases older than an hour (left by crashed runs) and outdated templates.
@@ -199,11 +209,14 @@ impl TestDatabase {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let mut conn = admin().await;
-        conn.batch_execute(&format!(
-            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
-        ))
-        .await
-        .expect("clone the template");
+        let clone = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
+        if conn.batch_execute(&clone).await.is_err() {
+            // Another checkout's test run may have swept the template: make it again, once.
+            ensure_template(template).await;
+            conn.batch_execute(&clone)
+                .await
+                .expect("clone the template");
+        }
         let url = url_for(&server().await.admin_url, &name);
         Self { name, url }
     }
@@ -280,11 +293,39 @@ impl TestApp {
 
     /// A new application with `config` and an empty database.
     pub async fn with_config(config: Config) -> Self {
+        Self::build(config, None, |api| api).await
+    }
+
+    /// A new application whose `/api` routes are `extend`ed (with a failing route, say).
+    pub async fn with_api(extend: impl FnOnce(Router<AppState>) -> Router<AppState>) -> Self {
+        Self::build(test_config(), None, extend).await
+    }
+
+    /// A new application whose database is at `url` (an unreachable one, say).
+    pub async fn with_database_url(config: Config, url: &str) -> Self {
+        Self::build(config, Some(SecretString::from(url.to_owned())), |api| api).await
+    }
+
+    async fn build(
+        config: Config,
+        url: Option<SecretString>,
+        extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> Self {
         let database = TestDatabase::new().await;
-        let db = Db::new(database.url(), &config.database).expect("pool");
-        let keys = TokenKeys::new(config.jwt_secret.as_ref().expect("secret"), None).expect("keys");
+        let db = Db::new(url.unwrap_or_else(|| database.url()), &config.database).expect("pool");
+        let public_key =
+            TokenKeys::read_public_key(config.jwt_public_key_file.as_deref()).expect("key file");
+        let keys = TokenKeys::new(
+            config.jwt_secret.as_ref().expect("secret"),
+            public_key.as_deref(),
+        )
+        .expect("keys");
         let state = AppState::new(db.clone(), keys.clone(), config.clone());
-        let router = profile_api::router(state, profile_api::graphql::schema(&config.graphql));
+        let router = profile_api::router_with_api(
+            state,
+            profile_api::graphql::schema(&config.graphql),
+            extend(profile_api::rest::routes()),
+        );
         Self {
             router,
             db,

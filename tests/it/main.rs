@@ -8,7 +8,11 @@ mod harness;
 
 mod graphql_update;
 mod graphql_users;
+mod identity;
 mod import;
+mod privacy;
+mod request_context;
 mod rest_profile_read;
 mod rest_profile_update;
 mod schema_sdl;
+mod statuses;
