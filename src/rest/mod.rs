@@ -1,7 +1,8 @@
 //! The legacy REST routes (SPEC §3): thin handlers over the profile domain, all inside the
-//! envelope.
+//! envelope; and their OpenAPI document ([`openapi`]).
 
 pub mod envelope;
+pub mod openapi;
 pub mod profiles;
 
 use axum::Router;
