@@ -2,10 +2,10 @@
 // Content-Security-Policy can allow scripts from this server only.
 "use strict";
 
-const DEFAULT_QUERY = `# Request headers go in the Headers tab
-# below, as JSON: {"Authorization":
-# "Bearer <token>", "Accept-Language": "tr",
-# "X-Timezone": "Europe/Istanbul"}
+const DEFAULT_QUERY = `# Request headers go in the Headers
+# tab below, as JSON, e.g.
+# {"Accept-Language": "tr",
+#  "Authorization": "Bearer <token>"}
 
 query Profile {
   userByUsername(username: "johndoe123") {
