@@ -505,8 +505,11 @@ fn john() -> Value {
     })
 }
 
-/// A 200 with the profile; `cached` adds the caching headers of the GETs, else only `ETag`.
-fn profile_response(description: &str, cached: bool) -> Response {
+/// A 200 with the profile; `tune` adds the headers beyond the context's.
+fn profile_response(
+    description: &str,
+    tune: impl FnOnce(ResponseBuilder) -> ResponseBuilder,
+) -> Response {
     let example = json!({
         "isSuccess": true,
         "statusCode": 200,
@@ -515,13 +518,7 @@ fn profile_response(description: &str, cached: bool) -> Response {
         "timestamp": EXAMPLE_TIMESTAMP,
     });
     let content = envelope_content("ProfileEnvelope").example(Some(example));
-    let response = context_headers(ResponseBuilder::new());
-    let response = if cached {
-        caching_headers(response)
-    } else {
-        response.header("ETag", header(ETAG))
-    };
-    response
+    tune(context_headers(ResponseBuilder::new()))
         .description(description)
         .content("application/json", content.build())
         .build()
@@ -607,7 +604,7 @@ responses! {
     /// 200 with the profile.
     ProfileOk => profile_response(
         "The profile, in the envelope, with its `ETag`.",
-        true,
+        caching_headers,
     );
     /// 304: `If-None-Match` named the current `ETag`.
     NotModified => caching_headers(context_headers(ResponseBuilder::new()))
@@ -682,7 +679,11 @@ responses! {
     ProfilePatched => profile_response(
         "The updated profile (or, with `dryRun=true`, the profile as it would become), in the \
          envelope, with its new `ETag`.",
-        false,
+        |response| {
+            response
+                .header("ETag", header(ETAG))
+                .header("Cache-Control", header("`no-store`."))
+        },
     );
     /// 400 for a bad patch.
     BadPatch => failure_response(
