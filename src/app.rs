@@ -36,6 +36,8 @@ pub fn router_with_api(
         .layer(middleware::from_fn(envelope::envelope_layer));
     Router::new()
         .nest("/api", api)
+        // The API's own documents, outside the envelope (their errors are still enveloped).
+        .merge(rest::docs::routes())
         .merge(graphql::routes(schema))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -170,6 +170,17 @@ pub enum Platform {
 }
 
 impl Platform {
+    /// Every platform, in the documented order.
+    pub const ALL: [Platform; 7] = [
+        Platform::Web,
+        Platform::MobileIos,
+        Platform::MobileAndroid,
+        Platform::Admin,
+        Platform::Api,
+        Platform::Unknown,
+        Platform::All,
+    ];
+
     /// The header value, also the metrics label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -184,17 +195,7 @@ impl Platform {
     }
 
     fn parse(value: &str) -> Option<Self> {
-        [
-            Platform::Web,
-            Platform::MobileIos,
-            Platform::MobileAndroid,
-            Platform::Admin,
-            Platform::Api,
-            Platform::Unknown,
-            Platform::All,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == value)
+        Self::ALL.into_iter().find(|p| p.as_str() == value)
     }
 }
 

@@ -6,6 +6,7 @@
 //! PostgreSQL. [`app::router`] assembles what `serve` serves and what the tests drive.
 
 pub mod app;
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod context;

@@ -2,6 +2,7 @@
 //! `export-schema`, and the HTTP handler that runs it with the request's context and viewer.
 
 pub mod error;
+pub mod graphiql;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -11,12 +12,11 @@ pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{EmptySubscription, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{FromRequest, Request, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::{HeaderMap, StatusCode, header};
@@ -50,9 +50,10 @@ pub fn sdl() -> String {
     schema(&GraphqlLimits::default()).sdl()
 }
 
-/// `/graphql`: POST and GET for operations, GraphiQL for browsers.
+/// `/graphql`: POST and GET for operations, GraphiQL for browsers (with its assets under
+/// `/graphql/assets/`).
 pub fn routes(schema: ApiSchema) -> Router<AppState> {
-    Router::new()
+    graphiql::asset_routes(Router::new())
         .route("/graphql", get(get_graphql).post(post_graphql))
         .layer(Extension(schema))
 }
@@ -64,7 +65,7 @@ async fn get_graphql(
     request: Request,
 ) -> Response {
     if wants_html(request.headers()) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return graphiql::page();
     }
     let request =
         match <GraphQLRequest as FromRequest<AppState>>::from_request(request, &state).await {

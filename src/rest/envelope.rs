@@ -168,6 +168,17 @@ pub async fn envelope_layer(request: Request, next: Next) -> Response {
     finish(&ctx, response)
 }
 
+/// Middleware for the API's own documents under `/api/` (`/api/openapi.json`, `/api/docs`), which
+/// are served as they are: successes pass untouched and request headers are not judged, but an
+/// error (a wrong method, say) still leaves as the envelope.
+pub async fn error_envelope_layer(request: Request, next: Next) -> Response {
+    let Some(ctx) = request.extensions().get::<Arc<RequestContext>>().cloned() else {
+        return next.run(request).await;
+    };
+    let response = next.run(request).await;
+    finish(&ctx, response)
+}
+
 fn finish(ctx: &RequestContext, mut response: Response) -> Response {
     let error = match response.extensions_mut().remove::<PendingError>() {
         Some(PendingError(error)) => error,

@@ -1,7 +1,10 @@
 //! The legacy REST routes (SPEC §3): thin handlers over the profile domain, all inside the
-//! envelope.
+//! envelope; and the API's own documents ([`docs`]: the OpenAPI document of [`openapi`] and the
+//! reference page).
 
+pub mod docs;
 pub mod envelope;
+pub mod openapi;
 pub mod profiles;
 pub mod update;
 

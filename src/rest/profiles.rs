@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 
 use super::envelope::{self, ApiError};
+use super::openapi;
 use crate::app::Ctx;
 use crate::context::RequestContext;
 use crate::error::AppError;
@@ -17,6 +18,35 @@ use crate::profiles::{ObjectId, UsernameKey};
 use crate::state::AppState;
 
 /// `GET /api/v1/users/profile/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/profile/{id}",
+    tag = openapi::PROFILES_TAG,
+    operation_id = "getProfileById",
+    summary = "A profile by user id",
+    description = "The public profile of a user, by id (matched case-insensitively). Anonymous \
+        requests may read public profiles; a private profile is shown to its owner, its accepted \
+        followers and admins. When several errors apply, the first of 400, 401, 404, 403 (blocked), \
+        403 (private) answers.",
+    params(
+        ("id" = String, Path, description = "The user's id: 24 hexadecimal characters, any case.",
+            pattern = "^[0-9a-fA-F]{24}$", example = "507f1f77bcf86cd799439011"),
+        openapi::RequestHeaders,
+        openapi::IfNoneMatch,
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, response = openapi::ProfileOk),
+        (status = 304, response = openapi::NotModified),
+        (status = 400, response = inline(openapi::BadProfileId)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::ProfileForbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 405, response = openapi::MethodNotAllowed),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::Unavailable),
+    )
+)]
 pub async fn by_id(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -29,6 +59,33 @@ pub async fn by_id(
 }
 
 /// `GET /api/v1/users/profile/username/{username}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/profile/username/{username}",
+    tag = openapi::PROFILES_TAG,
+    operation_id = "getProfileByUsername",
+    summary = "A profile by username",
+    description = "The public profile of a user, by username (matched case-insensitively; one \
+        leading `@` is allowed). Visibility and the order of errors are those of the lookup by id.",
+    params(
+        ("username" = String, Path, description = "The username, any case, with at most one \
+            leading `@`.", pattern = "^@?[A-Za-z0-9_.]{3,30}$", example = "@JohnDoe123"),
+        openapi::RequestHeaders,
+        openapi::IfNoneMatch,
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, response = openapi::ProfileOk),
+        (status = 304, response = openapi::NotModified),
+        (status = 400, response = inline(openapi::BadUsername)),
+        (status = 401, response = openapi::Unauthorized),
+        (status = 403, response = openapi::ProfileForbidden),
+        (status = 404, response = openapi::NotFound),
+        (status = 405, response = openapi::MethodNotAllowed),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::Unavailable),
+    )
+)]
 pub async fn by_username(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

@@ -9,6 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::envelope::{self, ApiError};
+use super::openapi;
 use crate::app::Ctx;
 use crate::error::{AppError, FieldError};
 use crate::i18n::MessageId;
@@ -20,6 +21,40 @@ use crate::state::AppState;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// `PATCH /api/v1/users/profile[?dryRun=true]`
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/profile",
+    tag = openapi::PROFILES_TAG,
+    operation_id = "updateProfile",
+    summary = "Update the caller's own profile",
+    description = "A partial update of the authenticated user's profile as a JSON Merge Patch \
+        (RFC 7396), with the rules of the GraphQL mutation `updateProfile`. One `UPDATE` sets \
+        only the given fields, so two clients patching different fields never lose each other's \
+        change; `updatedAt` moves and the response carries the new `ETag`. `If-Match` makes the \
+        write conditional.",
+    params(openapi::RequestHeaders, openapi::PatchParams),
+    request_body(
+        description = "The fields to change; absent fields are left as they are.",
+        content(
+            (openapi::ProfilePatch = "application/merge-patch+json",
+                example = json!({"bio": "Streaming every evening", "instagram": null})),
+            (openapi::ProfilePatch = "application/json",
+                example = json!({"bio": "Streaming every evening", "instagram": null})),
+        )
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, response = inline(openapi::ProfilePatched)),
+        (status = 400, response = inline(openapi::BadPatch)),
+        (status = 401, response = inline(openapi::PatchUnauthorized)),
+        (status = 409, response = inline(openapi::UsernameTaken)),
+        (status = 412, response = inline(openapi::PreconditionFailed)),
+        (status = 413, response = inline(openapi::PayloadTooLarge)),
+        (status = 415, response = inline(openapi::UnsupportedMediaType)),
+        (status = 500, response = openapi::InternalError),
+        (status = 503, response = openapi::Unavailable),
+    )
+)]
 pub async fn patch_profile(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

@@ -6,6 +6,7 @@
 #[allow(dead_code)] // helpers for every module; not each uses all of them
 mod harness;
 
+mod api_docs;
 mod graphql_update;
 mod graphql_users;
 mod identity;

@@ -1,0 +1,452 @@
+//! The API's own documents: `/api/openapi.json`, the reference page `/api/docs` and GraphiQL at
+//! `/graphql`, with their assets; and a real browser rendering both pages.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use insta::assert_json_snapshot;
+use profile_api::rest::openapi::openapi;
+use serde_json::{Value, json};
+
+use crate::harness::TestApp;
+use crate::rest_profile_read::{JOHN, app_with_john};
+
+#[test]
+fn openapi_document() {
+    // The whole document, so that every change to the published API shows up in review.
+    assert_json_snapshot!("openapi", openapi(), {".info.version" => "[version]"});
+}
+
+#[tokio::test]
+async fn openapi_json_is_the_bare_document() {
+    let app = TestApp::new().await;
+    // The documents judge no request header: a bad zone is not a 400 here.
+    let response = app
+        .get("/api/openapi.json")
+        .header("x-timezone", "Mars/Olympus")
+        .send()
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header("content-type"), "application/json");
+    let document = response.json();
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        document["openapi"]
+    );
+    assert!(document.get("isSuccess").is_none(), "not the envelope");
+    assert_eq!(document, serde_json::to_value(openapi()).unwrap());
+}
+
+/// A document's errors are still the envelope, and unknown paths beside it are 404s.
+#[tokio::test]
+async fn around_the_documents_errors_stay_in_the_envelope() {
+    let app = TestApp::new().await;
+    for path in [
+        "/api/docs/nope",
+        "/api/docs/assets/nope.js",
+        "/api/openapi.yaml",
+        "/api/docs/",
+    ] {
+        let response = app.get(path).send().await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            response.stable_json(),
+            json!({"isSuccess": false, "statusCode": 404, "data": null,
+                   "errors": ["Resource not found"], "timestamp": "[timestamp]"}),
+            "{path}"
+        );
+    }
+    let response = app.request(Method::POST, "/api/docs").send().await;
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.json()["errors"], json!(["Method not allowed"]));
+    assert_eq!(response.header("allow"), "GET,HEAD");
+}
+
+/// The examples and schemas of the document are what the server really sends.
+#[tokio::test]
+async fn the_document_tells_the_truth() {
+    let app = app_with_john().await;
+    let document = serde_json::to_value(openapi()).unwrap();
+    let operation = &document["paths"]["/api/v1/users/profile/{id}"]["get"];
+
+    // Keys of the envelope and of the profile, in the documented order.
+    let response = app
+        .get(&format!("/api/v1/users/profile/{JOHN}"))
+        .send()
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    let body = response.json();
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(keys(&body), property_names(&schemas["ProfileEnvelope"]));
+    assert_eq!(
+        keys(&body["data"]),
+        property_names(&schemas["LegacyProfile"])
+    );
+    assert_eq!(
+        keys(&body["data"]["profilePhoto"]),
+        property_names(&schemas["LegacyPhoto"])
+    );
+    let example = &resolve(&document, &operation["responses"]["200"])["content"]["application/json"]
+        ["example"];
+    assert_eq!(keys(example), keys(&body));
+    assert_eq!(keys(&example["data"]), keys(&body["data"]));
+    for header in [
+        "etag",
+        "cache-control",
+        "vary",
+        "content-language",
+        "x-request-id",
+    ] {
+        assert!(!response.header(header).is_empty(), "{header}");
+    }
+
+    // Error examples, byte for byte but the timestamp.
+    let cases = [
+        ("/api/v1/users/profile/123", None, "400", "id"),
+        (
+            "/api/v1/users/profile/507f1f77bcf86cd799439011",
+            Some(("x-timezone", "Mars/Olympus")),
+            "400",
+            "header",
+        ),
+        (
+            "/api/v1/users/profile/0000000000000000000000ff",
+            None,
+            "404",
+            "notFound",
+        ),
+        (
+            "/api/v1/users/profile/0000000000000000000000ff",
+            Some(("authorization", "Bearer not.a.token")),
+            "401",
+            "expired",
+        ),
+    ];
+    for (path, header, status, example) in cases {
+        let mut request = app.get(path);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        let response = request.send().await;
+        assert_eq!(response.status.as_str(), status, "{path}");
+        let content =
+            &resolve(&document, &operation["responses"][status])["content"]["application/json"];
+        let body = response.stable_json();
+        assert_eq!(keys(&body), property_names(&schemas["ErrorEnvelope"]));
+        let mut documented = match content.get("examples") {
+            Some(examples) => examples[example]["value"].clone(),
+            None => content["example"].clone(),
+        };
+        documented["timestamp"] = json!("[timestamp]");
+        if example == "expired" {
+            // Another token problem than the example's: the same general message.
+            assert_eq!(body["errors"][0], documented["errors"][0], "{path}");
+        } else {
+            assert_eq!(body, documented, "{path}");
+        }
+    }
+
+    let response = app
+        .request(Method::DELETE, &format!("/api/v1/users/profile/{JOHN}"))
+        .send()
+        .await;
+    let documented = &resolve(&document, &operation["responses"]["405"])["content"]["application/json"]
+        ["example"];
+    assert_eq!(response.json()["errors"], documented["errors"]);
+}
+
+fn keys(value: &Value) -> Vec<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn property_names(schema: &Value) -> Vec<String> {
+    keys(&schema["properties"])
+}
+
+/// A response of the document, following a `$ref` into the components.
+fn resolve<'a>(document: &'a Value, response: &'a Value) -> &'a Value {
+    match response["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            &document["components"]["responses"][name]
+        }
+        None => response,
+    }
+}
+
+/// The pages of the browser, each with what a browser sends for it.
+const PAGES: [(&str, &str); 2] = [("/api/docs", "*/*"), ("/graphql", "text/html")];
+
+#[tokio::test]
+async fn pages_are_strict_and_serve_every_asset_they_reference() {
+    let app = TestApp::new().await;
+    for (page, accept) in PAGES {
+        let response = app.get(page).header("accept", accept).send().await;
+        assert_eq!(response.status, StatusCode::OK, "{page}");
+        assert_eq!(
+            response.header("content-type"),
+            "text/html; charset=utf-8",
+            "{page}"
+        );
+        let csp = response.header("content-security-policy");
+        assert!(csp.contains("script-src 'self';"), "{page}: {csp}");
+        assert!(csp.contains("default-src 'none'"), "{page}: {csp}");
+        assert!(!csp.contains("unsafe-eval"), "{page}: {csp}");
+        // No inline script: every <script> has a src.
+        assert_eq!(
+            response.text.matches("<script").count(),
+            response.text.matches("<script src=").count(),
+            "{page}"
+        );
+
+        let references = references(&response.text);
+        assert!(references.len() >= 3, "{page}: {references:?}");
+        for url in references {
+            if url.starts_with("data:") {
+                continue;
+            }
+            assert!(url.starts_with('/'), "{page} loads {url} from elsewhere");
+            let asset = app.get(&url).send().await;
+            assert_eq!(asset.status, StatusCode::OK, "{url}");
+            let path = url.split('?').next().unwrap();
+            let expected = match Path::new(path).extension().and_then(|e| e.to_str()) {
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("css") => "text/css; charset=utf-8",
+                Some("json") => "application/json",
+                other => panic!("{url}: unexpected kind {other:?}"),
+            };
+            assert_eq!(asset.header("content-type"), expected, "{url}");
+            assert!(!asset.text.is_empty(), "{url}");
+            if url.contains("?v=") {
+                assert_eq!(
+                    asset.header("cache-control"),
+                    "public, max-age=31536000, immutable",
+                    "{url}"
+                );
+            }
+        }
+    }
+}
+
+/// The values of the `src` and `href` attributes of `html`.
+fn references(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        let mut rest = html;
+        while let Some(start) = rest.find(attribute) {
+            rest = &rest[start + attribute.len()..];
+            let end = rest.find('"').expect("closing quote");
+            found.push(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+    }
+    found
+}
+
+/// The introspection query GraphiQL 3 sends when it loads (graphql-js 16's
+/// `getIntrospectionQuery()` with GraphiQL's options).
+const GRAPHIQL_INTROSPECTION: &str = r#"
+    query IntrospectionQuery {
+      __schema {
+        queryType { name }
+        mutationType { name }
+        subscriptionType { name }
+        types { ...FullType }
+        directives {
+          name
+          description
+          locations
+          args { ...InputValue }
+        }
+      }
+    }
+
+    fragment FullType on __Type {
+      kind
+      name
+      description
+      fields(includeDeprecated: true) {
+        name
+        description
+        args { ...InputValue }
+        type { ...TypeRef }
+        isDeprecated
+        deprecationReason
+      }
+      inputFields { ...InputValue }
+      interfaces { ...TypeRef }
+      enumValues(includeDeprecated: true) {
+        name
+        description
+        isDeprecated
+        deprecationReason
+      }
+      possibleTypes { ...TypeRef }
+    }
+
+    fragment InputValue on __InputValue {
+      name
+      description
+      type { ...TypeRef }
+      defaultValue
+    }
+
+    fragment TypeRef on __Type {
+      kind
+      name
+      ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+        ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+        ofType { kind name } } } } } } } } }
+    }
+"#;
+
+#[tokio::test]
+async fn graphiql_introspection_passes_the_default_limits() {
+    // TestApp runs with GraphqlLimits::default(), the production defaults. This query is 15
+    // levels deep (`__schema > types > fields > args > type` and TypeRef's nine `ofType`), so a
+    // depth limit under 15 breaks GraphiQL's schema loading; its complexity is under 300.
+    let app = TestApp::new().await;
+    let response = app.graphql(GRAPHIQL_INTROSPECTION, json!({})).send().await;
+    assert_eq!(response.status, StatusCode::OK);
+    let body = response.json();
+    assert!(body.get("errors").is_none(), "{body}");
+    let schema = &body["data"]["__schema"];
+    assert_eq!(schema["queryType"]["name"], "QueryRoot");
+    let types = schema["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "User"), "{schema}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real browser
+
+/// Headless Chromium, if the machine has it (`CHROMIUM` names another binary).
+fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| {
+            ["chromium", "chromium-browser", "google-chrome"].map(|name| dir.join(name))
+        })
+        .find(|candidate| candidate.is_file())
+}
+
+/// What Chromium made of `url`: the DOM after scripts ran (`--dump-dom`) or a screenshot
+/// (`--screenshot=FILE`), and what it logged (console messages, CSP violations).
+async fn run_chromium(binary: &Path, url: &str, output: &str) -> (String, String) {
+    let profile = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--log-level=0",
+            "--window-size=1280,900",
+            "--virtual-time-budget=8000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(output)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let result = tokio::time::timeout(Duration::from_secs(90), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("chromium did not finish on {url}"))
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "chromium failed on {url}: {result:?}"
+    );
+    (
+        String::from_utf8_lossy(&result.stdout).into_owned(),
+        String::from_utf8_lossy(&result.stderr).into_owned(),
+    )
+}
+
+/// Both pages render in a real browser, offline, under their CSP, with no script error: GraphiQL
+/// with its editor and the schema it introspected, Swagger UI with the operations. Screenshots
+/// are left in `target/tmp/screenshots/` to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_in_a_browser() {
+    let Some(binary) = chromium() else {
+        eprintln!(
+            "note: pages_render_in_a_browser skipped: no chromium on PATH \
+             (apt-get install chromium, or set CHROMIUM)"
+        );
+        return;
+    };
+    let app = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let pages: [(&str, &str, &[&str]); 2] = [
+        (
+            "/graphql",
+            "graphiql",
+            // The editor, and the documentation explorer filled from the introspection.
+            &[
+                "graphiql-container",
+                "CodeMirror",
+                "Root Types",
+                "QueryRoot",
+            ],
+        ),
+        (
+            "/api/docs",
+            "api-docs",
+            &[
+                "profile-api REST API",
+                "/api/v1/users/profile/{id}",
+                "/api/v1/users/profile/username/{username}",
+                "/api/v1/users/profile",
+            ],
+        ),
+    ];
+    for (path, name, expected) in pages {
+        let url = format!("{base}{path}");
+        let (dom, log) = run_chromium(&binary, &url, "--dump-dom").await;
+        for text in expected {
+            assert!(dom.contains(text), "{path}: no {text:?} in the DOM:\n{dom}");
+        }
+        assert!(!dom.contains("Failed to load API definition"), "{path}");
+        let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+        for problem in ["Content Security Policy", "Uncaught", "Failed to load"] {
+            assert!(
+                !console.iter().any(|line| line.contains(problem)),
+                "{path}: {problem}:\n{console:#?}"
+            );
+        }
+
+        let shot = shots.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&shot);
+        run_chromium(&binary, &url, &format!("--screenshot={}", shot.display())).await;
+        let png = std::fs::read(&shot).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{}", shot.display());
+        // A blank 1280x900 page compresses to a few KiB; a rendered one is tens of KiB.
+        assert!(
+            png.len() > 20_000,
+            "{} is {} bytes",
+            shot.display(),
+            png.len()
+        );
+    }
+    server.abort();
+}
