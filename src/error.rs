@@ -96,6 +96,9 @@ pub enum AppError {
     /// No such user, a deactivated one, or an unknown route.
     #[error("not found")]
     NotFound,
+    /// Something named is missing, with a reason (no pending request to approve, say).
+    #[error("missing: {0:?}")]
+    Missing(MessageId),
     /// The profile's owner has blocked the viewer.
     #[error("blocked by the profile's owner")]
     Blocked,
@@ -126,6 +129,10 @@ pub enum AppError {
     /// The database cannot be reached or the pool is exhausted.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A transaction lost a race the database detected (a deadlock or serialization failure);
+    /// worth running again, and a 503 if it keeps losing.
+    #[error("contention: {0}")]
+    Contention(String),
     /// A bug or an unexpected failure; the detail is logged, never sent.
     #[error("internal error: {0:#}")]
     Internal(std::sync::Arc<anyhow::Error>),
@@ -147,7 +154,7 @@ impl AppError {
         match self {
             AppError::Validation(_) => ErrorKind::BadRequest,
             AppError::Unauthenticated(_) => ErrorKind::Unauthenticated,
-            AppError::NotFound => ErrorKind::NotFound,
+            AppError::NotFound | AppError::Missing(_) => ErrorKind::NotFound,
             AppError::Blocked | AppError::Private | AppError::Forbidden(_) => ErrorKind::Forbidden,
             AppError::MethodNotAllowed => ErrorKind::MethodNotAllowed,
             AppError::Conflict(_) => ErrorKind::Conflict,
@@ -155,7 +162,7 @@ impl AppError {
             AppError::PayloadTooLarge => ErrorKind::PayloadTooLarge,
             AppError::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
             AppError::TooManyRequests => ErrorKind::TooManyRequests,
-            AppError::Unavailable(_) => ErrorKind::Unavailable,
+            AppError::Unavailable(_) | AppError::Contention(_) => ErrorKind::Unavailable,
             AppError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -166,7 +173,7 @@ impl AppError {
             AppError::Validation(problems) => problems.iter().map(|p| p.message.clone()).collect(),
             AppError::Unauthenticated(id) | AppError::Conflict(id) => vec![Message::new(*id)],
             AppError::Private => vec![Message::new(MessageId::ProfileIsPrivate)],
-            AppError::Forbidden(id) => vec![Message::new(*id)],
+            AppError::Forbidden(id) | AppError::Missing(id) => vec![Message::new(*id)],
             _ => Vec::new(),
         }
     }
@@ -186,7 +193,9 @@ impl AppError {
             AppError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error")
             }
-            AppError::Unavailable(reason) => tracing::warn!(%reason, "service unavailable"),
+            AppError::Unavailable(reason) | AppError::Contention(reason) => {
+                tracing::warn!(%reason, "service unavailable");
+            }
             _ => {}
         }
     }

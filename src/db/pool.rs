@@ -150,6 +150,46 @@ impl Db {
     }
 }
 
+/// Runs a block in a transaction on a pooled connection, again (up to three times in all) when
+/// it loses a race the database detected (`AppError::Contention`); any other error rolls back
+/// and returns at once. `transaction!(db, |conn| { ... })` with `conn: &mut AsyncPgConnection`
+/// and a block of type `AppResult<T>`. (A macro: an async closure borrowing its surroundings
+/// cannot be passed on as a `Send` future.)
+macro_rules! transaction {
+    ($db:expr, |$conn:ident| $body:block) => {{
+        use diesel_async::TransactionManager as _;
+        type Transactions = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::TransactionManager;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome: $crate::error::AppResult<_> = async {
+                let mut pooled = $db.conn().await?;
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
+                Transactions::begin_transaction($conn).await?;
+                let result: $crate::error::AppResult<_> = async { $body }.await;
+                match result {
+                    Ok(value) => {
+                        Transactions::commit_transaction($conn).await?;
+                        Ok(value)
+                    }
+                    Err(error) => {
+                        Transactions::rollback_transaction($conn).await?;
+                        Err(error)
+                    }
+                }
+            }
+            .await;
+            match outcome {
+                Err($crate::error::AppError::Contention(reason)) if attempt < 3 => {
+                    tracing::debug!(%reason, attempt, "transaction lost a race; running it again");
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use transaction;
+
 /// Whether a database error means the database is out of reach or overloaded rather than a bug.
 pub fn is_unavailable(error: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
@@ -183,6 +223,8 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         if is_unavailable(&error) {
             AppError::Unavailable(error.to_string())
+        } else if is_retryable(&error) {
+            AppError::Contention(error.to_string())
         } else {
             AppError::internal(error)
         }

@@ -56,7 +56,24 @@ pub struct UserForViewer {
     pub relation: Relation,
 }
 
-type ProfileRow = (UserRow, Option<PhotoRow>, Option<String>, Option<String>);
+/// A user row with its photo and the four relation facts: owner blocked viewer, viewer blocked
+/// owner, viewer's follow of the owner, owner's follow of the viewer.
+type ProfileRow = (
+    UserRow,
+    Option<PhotoRow>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+// `blocks` and `follows` each join twice, once per direction between owner and viewer.
+diesel::alias! {
+    const OWNER_BLOCKS: Alias<OwnerBlocks> = blocks as owner_blocks;
+    const VIEWER_BLOCKS: Alias<ViewerBlocks> = blocks as viewer_blocks;
+    const VIEWER_FOLLOWS: Alias<ViewerFollows> = follows as viewer_follows;
+    const OWNER_FOLLOWS: Alias<OwnerFollows> = follows as owner_follows;
+}
 
 impl UserRow {
     /// Converts a row into the domain's user; the table's checks make failures impossible short
@@ -100,13 +117,15 @@ impl UserRow {
 }
 
 fn into_user_for_viewer(
-    (user, photo, blocker, follow_status): ProfileRow,
+    (user, photo, owner_blocker, viewer_blocker, viewer_follow, owner_follow): ProfileRow,
 ) -> AppResult<UserForViewer> {
     Ok(UserForViewer {
         user: user.into_user(photo)?,
         relation: Relation {
-            blocked_by_owner: blocker.is_some(),
-            viewer_follow: follow_status.as_deref().and_then(FollowStatus::parse),
+            blocked_by_owner: owner_blocker.is_some(),
+            blocked_by_viewer: viewer_blocker.is_some(),
+            viewer_follow: viewer_follow.as_deref().and_then(FollowStatus::parse),
+            owner_follow: owner_follow.as_deref().and_then(FollowStatus::parse),
         },
     })
 }
@@ -126,19 +145,39 @@ fn viewer_key(viewer: Option<&ObjectId>) -> String {
 }
 
 // One macro for the shared FROM clause, because each filter gives diesel a different query type.
+// Every join matches at most one row through a primary key; an anonymous viewer matches none.
 macro_rules! profiles_for_viewer {
     ($viewer:expr) => {
         users::table
             .left_join(media::table.on(users::profile_photo_id.eq(media::id.nullable())))
             .left_join(
-                blocks::table.on(blocks::blocker_id
+                OWNER_BLOCKS.on(OWNER_BLOCKS
+                    .field(blocks::blocker_id)
                     .eq(users::id)
-                    .and(blocks::blocked_id.eq($viewer.clone()))),
+                    .and(OWNER_BLOCKS.field(blocks::blocked_id).eq($viewer.clone()))),
             )
             .left_join(
-                follows::table.on(follows::followee_id
+                VIEWER_BLOCKS.on(VIEWER_BLOCKS
+                    .field(blocks::blocked_id)
                     .eq(users::id)
-                    .and(follows::follower_id.eq($viewer.clone()))),
+                    .and(VIEWER_BLOCKS.field(blocks::blocker_id).eq($viewer.clone()))),
+            )
+            .left_join(
+                VIEWER_FOLLOWS.on(VIEWER_FOLLOWS
+                    .field(follows::followee_id)
+                    .eq(users::id)
+                    .and(
+                        VIEWER_FOLLOWS
+                            .field(follows::follower_id)
+                            .eq($viewer.clone()),
+                    )),
+            )
+            .left_join(
+                OWNER_FOLLOWS.on(OWNER_FOLLOWS.field(follows::follower_id).eq(users::id).and(
+                    OWNER_FOLLOWS
+                        .field(follows::followee_id)
+                        .eq($viewer.clone()),
+                )),
             )
     };
 }
@@ -148,8 +187,10 @@ macro_rules! profile_columns {
         (
             UserRow::as_select(),
             Option::<PhotoRow>::as_select(),
-            blocks::blocker_id.nullable(),
-            follows::status.nullable(),
+            OWNER_BLOCKS.field(blocks::blocker_id).nullable(),
+            VIEWER_BLOCKS.field(blocks::blocker_id).nullable(),
+            VIEWER_FOLLOWS.field(follows::status).nullable(),
+            OWNER_FOLLOWS.field(follows::status).nullable(),
         )
     };
 }
@@ -166,14 +207,18 @@ pub async fn find_with_counts(
         .select((
             UserRow::as_select(),
             Option::<PhotoRow>::as_select(),
-            blocks::blocker_id.nullable(),
-            follows::status.nullable(),
+            OWNER_BLOCKS.field(blocks::blocker_id).nullable(),
+            VIEWER_BLOCKS.field(blocks::blocker_id).nullable(),
+            VIEWER_FOLLOWS.field(follows::status).nullable(),
+            OWNER_FOLLOWS.field(follows::status).nullable(),
             follow_counters::followers_count.nullable(),
             follow_counters::following_count.nullable(),
         ));
     type Row = (
         UserRow,
         Option<PhotoRow>,
+        Option<String>,
+        Option<String>,
         Option<String>,
         Option<String>,
         Option<i32>,
@@ -192,13 +237,29 @@ pub async fn find_with_counts(
             .optional()?,
     };
     row.map(
-        |(user, photo, blocker, follow_status, followers, following)| {
+        |(
+            user,
+            photo,
+            owner_blocker,
+            viewer_blocker,
+            viewer_follow,
+            owner_follow,
+            followers,
+            following,
+        )| {
             let counts = FollowCounts {
                 followers: followers.unwrap_or_default(),
                 following: following.unwrap_or_default(),
             };
             Ok((
-                into_user_for_viewer((user, photo, blocker, follow_status))?,
+                into_user_for_viewer((
+                    user,
+                    photo,
+                    owner_blocker,
+                    viewer_blocker,
+                    viewer_follow,
+                    owner_follow,
+                ))?,
                 counts,
             ))
         },

@@ -2,6 +2,7 @@
 //! `export-schema`, and the HTTP handler that runs it with the request's context and viewer.
 
 pub mod error;
+pub mod follows;
 pub mod graphiql;
 pub mod loaders;
 pub mod mutation;
@@ -36,7 +37,7 @@ pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with the configured limits.
 pub fn schema(limits: &GraphqlLimits) -> ApiSchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {

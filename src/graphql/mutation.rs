@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 
 use super::error::{GqlResult, raise, request_context};
+use super::follows::RelationshipMutations;
 use super::scalars::Date;
 use super::types::{AvailabilityStatus, User};
 use crate::identity::Viewer;
@@ -121,10 +122,15 @@ impl UpdateProfileInput {
 }
 
 /// Changing one's own profile and relations.
-pub struct MutationRoot;
+#[derive(async_graphql::MergedObject, Default)]
+pub struct MutationRoot(ProfileMutations, RelationshipMutations);
+
+/// Changing one's own profile.
+#[derive(Default)]
+pub struct ProfileMutations;
 
 #[Object]
-impl MutationRoot {
+impl ProfileMutations {
     /// Updates the authenticated user's profile (the same rules as `PATCH
     /// /api/v1/users/profile`). Every problem of the input is reported at once, one error per
     /// field with `extensions.field`. `ifMatch` (the profile's `etag`) makes the update

@@ -7,8 +7,10 @@ use async_graphql::{Context, Enum, ID, Object};
 use chrono::Utc;
 
 use super::error::{GqlResult, IntoGql, request_context};
+use super::follows::{UserConnection, connection};
 use super::loaders::Loaders;
 use super::scalars::{Date, DateTime};
+use crate::db::follows::ListKind;
 use crate::profiles::view::ProfileView;
 use crate::profiles::{self, VisibleProfile};
 
@@ -244,6 +246,76 @@ impl User {
             .map(|d| Date(d.format("%Y-%m-%d").to_string()))
     }
 
+    /// Users who follow this user (accepted follows), newest first, 1–100 per page. Users the
+    /// viewer may not see (private, blocking the viewer, deactivated) are left out.
+    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
+    async fn followers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1–100.")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Option<GqlResult<UserConnection>> {
+        Some(connection(ctx, &self.user().id, ListKind::Followers, first, after).await)
+    }
+
+    /// Users this user follows (accepted follows), newest first, 1–100 per page, with the same
+    /// visibility as `followers`.
+    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
+    async fn following(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1–100.")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Option<GqlResult<UserConnection>> {
+        Some(connection(ctx, &self.user().id, ListKind::Following, first, after).await)
+    }
+
+    /// Pending requests to follow this user, newest first: only the user may read them
+    /// (`FORBIDDEN` for anyone else), to approve or reject them.
+    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
+    async fn follow_requests(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 1–100.")] first: i32,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Option<GqlResult<UserConnection>> {
+        Some(connection(ctx, &self.user().id, ListKind::Requests, first, after).await)
+    }
+
+    /// Whether the viewer follows this user (accepted); null when anonymous.
+    async fn is_followed_by_viewer(&self) -> Option<bool> {
+        self.profile
+            .relation()
+            .map(|r| r.viewer_follow == Some(profiles::FollowStatus::Accepted))
+    }
+
+    /// Whether this user follows the viewer (accepted); null when anonymous.
+    async fn follows_viewer(&self) -> Option<bool> {
+        self.profile
+            .relation()
+            .map(|r| r.owner_follow == Some(profiles::FollowStatus::Accepted))
+    }
+
+    /// Whether the viewer's request to follow this user waits for approval; null when anonymous.
+    async fn follow_request_pending(&self) -> Option<bool> {
+        self.profile
+            .relation()
+            .map(|r| r.viewer_follow == Some(profiles::FollowStatus::Pending))
+    }
+
+    /// Whether this user's request to follow the viewer waits for the viewer's approval; null
+    /// when anonymous.
+    async fn has_requested_to_follow_viewer(&self) -> Option<bool> {
+        self.profile
+            .relation()
+            .map(|r| r.owner_follow == Some(profiles::FollowStatus::Pending))
+    }
+
+    /// Whether the viewer has blocked this user; null when anonymous.
+    async fn is_blocked_by_viewer(&self) -> Option<bool> {
+        self.profile.relation().map(|r| r.blocked_by_viewer)
+    }
+
     /// The profile's entity tag, equal to the REST `ETag` for the same request: pass it as
     /// `updateProfile(ifMatch:)` to update only if nothing changed in between.
     async fn etag(&self, ctx: &Context<'_>) -> GqlResult<String> {
@@ -254,14 +326,18 @@ impl User {
 }
 
 async fn counts(ctx: &Context<'_>, user: &User) -> GqlResult<profiles::FollowCounts> {
-    if let Some(counts) = user.counts {
-        return Ok(counts);
+    match user.counts {
+        Some(counts) => Ok(counts),
+        None => counts_of(ctx, &user.user().id).await,
     }
+}
+
+/// A user's counts through the request's DataLoader (zero for a user without counters).
+pub async fn counts_of(
+    ctx: &Context<'_>,
+    id: &profiles::ObjectId,
+) -> GqlResult<profiles::FollowCounts> {
     let loaders = ctx.data_unchecked::<Loaders>();
-    let counts = loaders
-        .counts
-        .load_one(user.user().id.clone())
-        .await
-        .gql(ctx)?;
+    let counts = loaders.counts.load_one(id.clone()).await.gql(ctx)?;
     Ok(counts.unwrap_or_default())
 }

@@ -1,12 +1,275 @@
-//! The follow graph's use cases.
+//! The follow graph's use cases: following, requests, blocks, and the paged lists (SPEC §6).
+//!
+//! Every change runs in one transaction that first takes the pair's lock, so concurrent calls
+//! about the same two users queue; the counters move with the relations by trigger, in the same
+//! transaction. Repeating a call is not an error and changes nothing.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::DateTime;
+
+use super::ObjectId;
+use super::model::FollowStatus;
+use super::privacy::{self, VisibleProfile};
 use crate::db::Db;
-use crate::db::follows::{self as queries, CounterDrift};
-use crate::error::AppResult;
+use crate::db::follows::{self as queries, CounterDrift, ListKind, ListPosition};
+use crate::db::pool::transaction;
+use crate::db::profiles as profile_queries;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::i18n::MessageId;
+use crate::identity::Viewer;
+
+/// Most entries in one page of a list.
+pub const MAX_PAGE: usize = 100;
+
+/// The argument naming the other user in relationship calls.
+const USER_ID: &str = "userId";
+
+/// The acting user; relationship calls need one.
+fn actor(viewer: &Viewer) -> AppResult<ObjectId> {
+    viewer
+        .user_id()
+        .cloned()
+        .ok_or(AppError::Unauthenticated(MessageId::TokenMissing))
+}
+
+/// The other user, who must not be the actor.
+fn other(actor: &ObjectId, target: &ObjectId, self_error: MessageId) -> AppResult<()> {
+    if actor == target {
+        return Err(AppError::invalid(USER_ID, self_error));
+    }
+    Ok(())
+}
+
+/// Follows `target`: accepted at once for a public profile, a pending request for a private
+/// one. Refused when either user has blocked the other.
+pub async fn follow(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<FollowStatus> {
+    let me = actor(viewer)?;
+    other(&me, target, MessageId::CannotFollowSelf)?;
+    transaction!(db, |conn| {
+        queries::lock_pair(conn, &me, target).await?;
+        let is_private = queries::active_user_privacy(conn, target)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if queries::blocked_either_way(conn, &me, target).await? {
+            return Err(AppError::Forbidden(MessageId::FollowBlocked));
+        }
+        let wanted = if is_private {
+            FollowStatus::Pending
+        } else {
+            FollowStatus::Accepted
+        };
+        queries::insert_follow(conn, &me, target, wanted).await
+    })
+}
+
+/// Stops following `target`, or withdraws a pending request.
+pub async fn unfollow(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<()> {
+    let me = actor(viewer)?;
+    other(&me, target, MessageId::CannotFollowSelf)?;
+    transaction!(db, |conn| {
+        queries::lock_pair(conn, &me, target).await?;
+        queries::active_user_privacy(conn, target)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        queries::delete_follow(conn, &me, target).await?;
+        Ok(())
+    })
+}
+
+/// Approves `requester`'s pending request to follow the viewer. Approving an accepted follow
+/// again changes nothing; with no request at all it is an error.
+pub async fn approve(db: &Db, viewer: &Viewer, requester: &ObjectId) -> AppResult<()> {
+    let me = actor(viewer)?;
+    other(&me, requester, MessageId::CannotFollowSelf)?;
+    transaction!(db, |conn| {
+        queries::lock_pair(conn, &me, requester).await?;
+        queries::active_user_privacy(conn, requester)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        match queries::follow_status(conn, requester, &me).await? {
+            Some(FollowStatus::Pending) => queries::accept_pending(conn, requester, &me)
+                .await
+                .map(drop),
+            Some(FollowStatus::Accepted) => Ok(()),
+            None => Err(AppError::Missing(MessageId::NoFollowRequest)),
+        }
+    })
+}
+
+/// Rejects `requester`'s pending request; with none pending nothing changes.
+pub async fn reject(db: &Db, viewer: &Viewer, requester: &ObjectId) -> AppResult<()> {
+    let me = actor(viewer)?;
+    other(&me, requester, MessageId::CannotFollowSelf)?;
+    transaction!(db, |conn| {
+        queries::lock_pair(conn, &me, requester).await?;
+        queries::active_user_privacy(conn, requester)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        queries::delete_pending(conn, requester, &me)
+            .await
+            .map(drop)
+    })
+}
+
+/// Blocks `target`: follows and requests between the two end in both directions, and neither
+/// can follow the other until the block is lifted.
+pub async fn block(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<()> {
+    let me = actor(viewer)?;
+    other(&me, target, MessageId::CannotBlockSelf)?;
+    transaction!(db, |conn| {
+        queries::lock_pair(conn, &me, target).await?;
+        queries::active_user_privacy(conn, target)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        queries::block(conn, &me, target).await
+    })
+}
+
+/// Lifts the viewer's block of `target`.
+pub async fn unblock(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<()> {
+    let me = actor(viewer)?;
+    other(&me, target, MessageId::CannotBlockSelf)?;
+    transaction!(db, |conn| {
+        queries::lock_pair(conn, &me, target).await?;
+        queries::active_user_privacy(conn, target)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        queries::unblock(conn, &me, target).await.map(drop)
+    })
+}
+
+/// One page of a list: the visible users with their cursors, and whether more follow.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// (cursor, followed at, user), newest first.
+    pub entries: Vec<(String, DateTime<chrono::Utc>, VisibleProfile)>,
+    /// Whether there are entries after the last one.
+    pub has_next_page: bool,
+}
+
+/// A page of `owner`'s followers, followings or pending requests, as `viewer` may see them.
+///
+/// The owner's own visibility was decided when the owner was read. Within a list, each user
+/// passes the same privacy rule as everywhere else, so a private user, a user who blocked the
+/// viewer or a deactivated one never shows through someone's list; such entries are skipped and
+/// the page is filled from further down. Pending requests are the owner's business only.
+pub async fn list(
+    db: &Db,
+    viewer: &Viewer,
+    owner: &ObjectId,
+    kind: ListKind,
+    first: i32,
+    after: Option<&str>,
+) -> AppResult<Page> {
+    let first = usize::try_from(first)
+        .ok()
+        .filter(|n| (1..=MAX_PAGE).contains(n))
+        .ok_or_else(|| {
+            AppError::Validation(vec![
+                FieldError::new("first", MessageId::PageSizeOutOfRange).arg("max", MAX_PAGE),
+            ])
+        })?;
+    let mut position = after.map(decode_cursor).transpose()?;
+    if kind == ListKind::Requests && viewer.user_id() != Some(owner) {
+        return Err(AppError::Forbidden(MessageId::ProfileCannotBeViewed));
+    }
+    let mut conn = db.conn().await?;
+    let mut entries = Vec::with_capacity(first);
+    // Read a little more than a page, so that skipped entries rarely cost another round trip.
+    let batch = (first + 1 + first / 4) as i64;
+    loop {
+        let rows = queries::list_page(&mut conn, owner, kind, position.as_ref(), batch).await?;
+        let exhausted = (rows.len() as i64) < batch;
+        let ids: Vec<ObjectId> = rows
+            .iter()
+            .filter_map(|r| ObjectId::parse(&r.user_id))
+            .collect();
+        let mut users: std::collections::HashMap<ObjectId, _> =
+            profile_queries::find_many(&mut conn, &ids, viewer.user_id())
+                .await?
+                .into_iter()
+                .map(|u| (u.user.id.clone(), u))
+                .collect();
+        for row in rows {
+            position = Some(row.clone());
+            let Some(found) = ObjectId::parse(&row.user_id).and_then(|id| users.remove(&id)) else {
+                continue;
+            };
+            if let Ok(profile) = privacy::check(viewer, found.user, found.relation) {
+                if entries.len() == first {
+                    return Ok(Page {
+                        entries,
+                        has_next_page: true,
+                    });
+                }
+                entries.push((encode_cursor(&row), row.created_at, profile));
+            }
+        }
+        if exhausted {
+            return Ok(Page {
+                entries,
+                has_next_page: false,
+            });
+        }
+    }
+}
+
+/// The number of requests pending for the viewer.
+pub async fn pending_requests(db: &Db, owner: &ObjectId) -> AppResult<i64> {
+    let mut conn = db.conn().await?;
+    queries::pending_count(&mut conn, owner).await
+}
+
+/// An opaque cursor: the follow's time in microseconds and the listed user's id.
+fn encode_cursor(position: &ListPosition) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}",
+        position.created_at.timestamp_micros(),
+        position.user_id
+    ))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<ListPosition> {
+    let invalid = || AppError::invalid("after", MessageId::InvalidCursor);
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (micros, id) = text.split_once(':').ok_or_else(invalid)?;
+    let created_at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    let user_id = ObjectId::parse(id).ok_or_else(invalid)?.to_string();
+    Ok(ListPosition {
+        created_at,
+        user_id,
+    })
+}
 
 /// Verifies every follower/following counter against the follow table and repairs drift;
 /// returns what was repaired.
 pub async fn recount(db: &Db) -> AppResult<Vec<CounterDrift>> {
     let mut conn = db.conn().await?;
     queries::recount(&mut conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let position = ListPosition {
+            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("time"),
+            user_id: "507f1f77bcf86cd799439011".to_owned(),
+        };
+        assert_eq!(
+            decode_cursor(&encode_cursor(&position)).ok(),
+            Some(position)
+        );
+        for bad in ["", "%%%", "bm9wZQ", &URL_SAFE_NO_PAD.encode("12:nope")] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -8,14 +8,19 @@ use super::model::{FollowStatus, User};
 use crate::error::AppError;
 use crate::identity::Viewer;
 
-/// The facts about the viewer and a profile's owner that the decision needs, read in the same
-/// statement as the user.
+/// The relations between the viewer and a profile's owner, read in the same statement as the
+/// user: what the privacy decision needs, and the viewer-relative fields GraphQL shows. All
+/// empty for an anonymous viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Relation {
     /// The owner has blocked the viewer.
     pub blocked_by_owner: bool,
-    /// The viewer's follow relation to the owner, if any.
+    /// The viewer has blocked the owner.
+    pub blocked_by_viewer: bool,
+    /// The viewer's follow of the owner, if any.
     pub viewer_follow: Option<FollowStatus>,
+    /// The owner's follow of the viewer, if any.
+    pub owner_follow: Option<FollowStatus>,
 }
 
 /// A profile the viewer may see.
@@ -23,6 +28,7 @@ pub struct Relation {
 pub struct VisibleProfile {
     user: User,
     shows_birth_date: bool,
+    relation: Option<Relation>,
 }
 
 impl VisibleProfile {
@@ -35,12 +41,18 @@ impl VisibleProfile {
     pub fn shows_birth_date(&self) -> bool {
         self.shows_birth_date
     }
+
+    /// The viewer's relations with the owner; `None` for an anonymous viewer.
+    pub fn relation(&self) -> Option<&Relation> {
+        self.relation.as_ref()
+    }
 }
 
 /// Decides whether `viewer` may see `user`. In order: a deactivated user does not exist (404);
 /// the owner always sees their own profile; a user who blocked the viewer refuses them (403,
-/// admins included: a block is personal); a private profile shows only to accepted followers and
-/// admins (403).
+/// admins included: a block is personal); a private profile shows only to accepted followers,
+/// admins, and the users it has asked to follow — they must see who asks before they approve
+/// (403 for everyone else).
 pub fn check(viewer: &Viewer, user: User, relation: Relation) -> Result<VisibleProfile, AppError> {
     if user.is_deactivated() {
         return Err(AppError::NotFound);
@@ -51,12 +63,14 @@ pub fn check(viewer: &Viewer, user: User, relation: Relation) -> Result<VisibleP
             return Err(AppError::Blocked);
         }
         let accepted_follower = relation.viewer_follow == Some(FollowStatus::Accepted);
-        if user.is_private && !accepted_follower && !viewer.is_admin() {
+        let asked_to_follow_viewer = relation.owner_follow == Some(FollowStatus::Pending);
+        if user.is_private && !accepted_follower && !asked_to_follow_viewer && !viewer.is_admin() {
             return Err(AppError::Private);
         }
     }
     Ok(VisibleProfile {
         shows_birth_date: is_owner || viewer.is_admin(),
+        relation: viewer.user_id().map(|_| relation),
         user,
     })
 }
@@ -140,6 +154,15 @@ mod tests {
         assert_eq!(outcome(&admin, user(true), none), "ok");
         assert_eq!(outcome(&other, user(false), blocked), "403 blocked");
         assert_eq!(outcome(&other, user(true), blocked), "403 blocked");
+        let requester = Relation {
+            owner_follow: Some(FollowStatus::Pending),
+            ..none
+        };
+        assert_eq!(
+            outcome(&other, user(true), requester),
+            "ok",
+            "a private requester shows to whom it asked"
+        );
         assert_eq!(outcome(&admin, user(false), blocked), "403 blocked");
 
         let mut gone = user(false);

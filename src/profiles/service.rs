@@ -124,6 +124,10 @@ pub async fn update_profile(
         if !changes.is_empty() && !queries::update(conn, &id, &changes).await? {
             return Err(AppError::Unauthenticated(MessageId::TokenUnknownUser));
         }
+        // Going public lets every waiting request through, as the requesters asked.
+        if changes.is_private == Some(false) {
+            crate::db::follows::accept_all_pending(conn, &id).await?;
+        }
         read_own(conn, &owner, &id).await
     }
     .await;

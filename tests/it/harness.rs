@@ -440,13 +440,24 @@ impl Fixtures {
         self
     }
 
-    /// Adds a follow.
-    pub fn follow(mut self, follower: &str, followee: &str, accepted: bool) -> Self {
+    /// Adds a follow made now.
+    pub fn follow(self, follower: &str, followee: &str, accepted: bool) -> Self {
+        self.follow_at(follower, followee, accepted, chrono::Utc::now())
+    }
+
+    /// Adds a follow made at `at`.
+    pub fn follow_at(
+        mut self,
+        follower: &str,
+        followee: &str,
+        accepted: bool,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
         self.follows.push(FollowRecord {
             follower_id: follower.to_owned(),
             followee_id: followee.to_owned(),
             status: if accepted { "accepted" } else { "pending" }.to_owned(),
-            created_at: chrono::Utc::now(),
+            created_at: at,
         });
         self
     }

@@ -7,6 +7,7 @@
 mod harness;
 
 mod api_docs;
+mod follow_graph;
 mod graphql_update;
 mod graphql_users;
 mod identity;
