@@ -128,6 +128,15 @@ pub async fn connection(
             followed_at: DateTime(zone.format(at)),
         })
         .collect();
+    let lookahead = ctx.look_ahead();
+    let nodes = [
+        lookahead.field("edges").field("node"),
+        lookahead.field("nodes"),
+    ];
+    let ids = edges.iter().map(|e| e.node.user_id().clone()).collect();
+    super::loaders::prefetch_counts(ctx.data_unchecked::<super::loaders::Loaders>(), &nodes, ids)
+        .await
+        .gql(ctx)?;
     Ok(UserConnection {
         page_info: PageInfo {
             has_next_page: page.has_next_page,

@@ -77,10 +77,21 @@ impl QueryRoot {
             .load_many(parsed.iter().cloned())
             .await
             .gql(ctx)?;
-        Ok(parsed
+        let users: Vec<Option<GqlResult<User>>> = parsed
             .iter()
             .map(|id| Some(visible(ctx, loaded.get(id).cloned()).gql(ctx)))
-            .collect())
+            .collect();
+        let shown: Vec<ObjectId> = users
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|user| user.user_id().clone())
+            .collect();
+        let loaders = ctx.data_unchecked::<Loaders>();
+        super::loaders::prefetch_counts(loaders, &[ctx.look_ahead()], shown)
+            .await
+            .gql(ctx)?;
+        Ok(users)
     }
 
     /// The authenticated user's own profile; null when anonymous.

@@ -114,6 +114,11 @@ impl User {
     fn user(&self) -> &profiles::User {
         self.profile.user()
     }
+
+    /// The user's id.
+    pub fn user_id(&self) -> &profiles::ObjectId {
+        &self.profile.user().id
+    }
 }
 
 /// A user's profile. Profiles that the viewer may not see (private, blocked, deactivated) never

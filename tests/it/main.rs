@@ -7,7 +7,9 @@
 mod harness;
 
 mod api_docs;
+mod follow_counts;
 mod follow_graph;
+mod follow_lists;
 mod graphql_update;
 mod graphql_users;
 mod identity;
