@@ -21,6 +21,7 @@ service-unavailable = Service temporarily unavailable
 invalid-user-id = { $field } must be a 24-character hexadecimal id
 invalid-username = { $field } must be 3 to 30 letters, digits, underscores or dots, with at most one leading @
 too-many-ids = { $field } accepts at most { $max } ids
+too-many-aliases = The operation uses { $count } aliases; at most { $max } are allowed
 page-size-out-of-range = { $field } must be between 1 and { $max }
 invalid-cursor = { $field } is not a cursor returned by this list
 

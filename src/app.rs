@@ -6,12 +6,15 @@ use std::sync::Arc;
 use axum::Router;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
+
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::context::{self, RequestContext};
 use crate::error::AppError;
@@ -31,19 +34,76 @@ pub fn router_with_api(
     schema: graphql::ApiSchema,
     api: Router<AppState>,
 ) -> Router {
+    let http_config = &state.config().http;
     let api = api
         .fallback(not_found)
+        // A request over its time gets a bare 503, which the envelope layer then dresses.
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            http_config.request_timeout,
+        ))
         .layer(middleware::from_fn(envelope::envelope_layer));
-    Router::new()
+    let cors = cors_layer(&http_config.cors_origins);
+    let router = Router::new()
         .nest("/api", api)
         // The API's own documents, outside the envelope (their errors are still enveloped).
         .merge(rest::docs::routes())
         .merge(graphql::routes(schema))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(crate::metrics::render))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), context_layer))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// CORS for the configured browser origins (`*` for any); none configured, no CORS headers.
+fn cors_layer(origins: &str) -> Option<CorsLayer> {
+    use http::{HeaderName, Method, header};
+    let origins: Vec<&str> = origins
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let custom = |name: &'static str| HeaderName::from_static(name);
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::ACCEPT_LANGUAGE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+                custom(context::TIMEZONE),
+                custom(context::PLATFORM),
+                custom(context::APP_VERSION),
+                custom(context::DEVICE_ID),
+                custom(context::REQUEST_ID),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::CONTENT_LANGUAGE,
+                header::RETRY_AFTER,
+                custom(context::TIMEZONE),
+                custom(context::REQUEST_ID),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 async fn not_found(Ctx(ctx): Ctx) -> Response {
@@ -82,10 +142,18 @@ async fn context_layer(
     if let Some(response) = rate_limited(&state, &ctx, &request) {
         return with_context_headers(&ctx, response);
     }
+    // The route's pattern, not the raw path: bounded label values, no ids in the metrics.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %ctx.request_id,
-        method = %request.method(),
+        method = %method,
+        route = %route,
         path = %request.uri().path(),
         platform = ctx.platform.as_str(),
         app_version = ctx.app_version.as_deref(),
@@ -95,9 +163,17 @@ async fn context_layer(
     );
     let started = std::time::Instant::now();
     let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    let latency = started.elapsed();
     span.record("status", response.status().as_u16());
-    span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
-    span.in_scope(|| tracing::debug!("finished"));
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    span.in_scope(|| tracing::info!("request finished"));
+    crate::metrics::record_request(
+        &route,
+        method.as_str(),
+        response.status().as_u16(),
+        ctx.platform.as_str(),
+        latency,
+    );
     with_context_headers(&ctx, response)
 }
 

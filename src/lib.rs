@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod i18n;
 pub mod identity;
 pub mod import;
+pub mod metrics;
 pub mod ops;
 pub mod profiles;
 pub mod rate_limit;

@@ -84,6 +84,7 @@ impl Loader<ObjectId> for UserLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[ObjectId]) -> Result<HashMap<ObjectId, UserForViewer>, LoadError> {
+        crate::metrics::record_batch("users", keys.len());
         let mut conn = self.db.conn().await?;
         let users = queries::find_many(&mut conn, keys, self.viewer.as_ref()).await?;
         Ok(users.into_iter().map(|u| (u.user.id.clone(), u)).collect())
@@ -104,6 +105,7 @@ impl Loader<UsernameKey> for UsernameLoader {
         &self,
         keys: &[UsernameKey],
     ) -> Result<HashMap<UsernameKey, UserForViewer>, LoadError> {
+        crate::metrics::record_batch("usernames", keys.len());
         let mut conn = self.db.conn().await?;
         let users = queries::find_many_by_username(&mut conn, keys, self.viewer.as_ref()).await?;
         Ok(users
@@ -123,6 +125,7 @@ impl Loader<ObjectId> for CountsLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[ObjectId]) -> Result<HashMap<ObjectId, FollowCounts>, LoadError> {
+        crate::metrics::record_batch("counts", keys.len());
         let mut conn = self.db.conn().await?;
         let counts = queries::follow_counts(&mut conn, keys).await?;
         Ok(counts.into_iter().collect())

@@ -1,13 +1,13 @@
 //! The GraphQL API (SPEC §6): one schema built by [`schema`] for the server, the tests and
 //! `export-schema`, and the HTTP handler that runs it with the request's context and viewer.
 
+mod document;
 pub mod error;
 pub mod follows;
 pub mod graphiql;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
-mod response_order;
 pub mod scalars;
 pub mod types;
 
@@ -123,14 +123,35 @@ async fn execute(
     let mut request = request;
     let document = request.parsed_query().ok().cloned();
     let operation_name = request.operation_name.clone();
+    let limits = &state.config().graphql;
+    if let Some(document) = &document {
+        let aliases = document::alias_count(document);
+        if aliases > limits.max_aliases {
+            let error = AppError::Validation(vec![
+                crate::error::FieldError::new("query", crate::i18n::MessageId::TooManyAliases)
+                    .arg("count", aliases)
+                    .arg("max", limits.max_aliases),
+            ]);
+            return request_error(ctx, StatusCode::BAD_REQUEST, &error);
+        }
+        if let Some((name, operation)) = document::operation(document, operation_name.as_deref()) {
+            crate::metrics::record_operation(name, document::kind(operation));
+        }
+    }
     let request = request
         .data(Loaders::new(state.db(), &viewer))
         .data(viewer)
         .data(ctx.clone())
         .data(state.clone());
-    let mut response = schema.execute(request).await;
-    if let Some(document) = &document {
-        response_order::reorder(&mut response.data, document, operation_name.as_deref());
+    let timeout = state.config().http.request_timeout;
+    let Ok(mut response) = tokio::time::timeout(timeout, schema.execute(request)).await else {
+        let error = AppError::Unavailable("the operation took too long".to_owned());
+        return request_error(ctx, StatusCode::SERVICE_UNAVAILABLE, &error);
+    };
+    if let Some(document) = &document
+        && let Some((_, operation)) = document::operation(document, operation_name.as_deref())
+    {
+        document::reorder(&mut response.data, document, operation);
     }
     // Errors of fields that waited come last; list them in query order, as people read them.
     response

@@ -101,6 +101,7 @@ message_ids! {
     InvalidUserId => "invalid-user-id",
     InvalidUsername => "invalid-username",
     TooManyIds => "too-many-ids",
+    TooManyAliases => "too-many-aliases",
     PageSizeOutOfRange => "page-size-out-of-range",
     InvalidCursor => "invalid-cursor",
     InvalidTimezone => "invalid-timezone",

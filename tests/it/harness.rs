@@ -301,9 +301,26 @@ impl TestApp {
         Self::build(test_config(), None, extend).await
     }
 
+    /// A new application with `config` whose `/api` routes are `extend`ed.
+    pub async fn build_with(
+        config: Config,
+        extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> Self {
+        Self::build(config, None, extend).await
+    }
+
     /// A new application whose database is at `url` (an unreachable one, say).
     pub async fn with_database_url(config: Config, url: &str) -> Self {
         Self::build(config, Some(SecretString::from(url.to_owned())), |api| api).await
+    }
+
+    /// A new application that reaches its own test database through `proxy`.
+    pub async fn through_proxy(config: Config, proxy: &DbProxy) -> Self {
+        let database = TestDatabase::new().await;
+        let url = url_through(proxy.port(), database.name());
+        let mut app = Self::build(config, Some(SecretString::from(url)), |api| api).await;
+        app._database = database;
+        app
     }
 
     async fn build(
@@ -607,5 +624,109 @@ impl TestResponse {
             obj.insert("timestamp".into(), Value::String("[timestamp]".into()));
         }
         value
+    }
+}
+
+/// Where the test PostgreSQL listens, for tests that put something in between.
+pub enum PgAddress {
+    /// A TCP address.
+    Tcp(String),
+    /// A Unix socket file.
+    Unix(std::path::PathBuf),
+}
+
+/// The test server's address, read from its URL.
+pub async fn pg_address() -> PgAddress {
+    let url = &server().await.admin_url;
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    if let Some(encoded) = host_port.strip_prefix("%2F") {
+        let dir = format!("/{}", encoded.replace("%2F", "/"));
+        return PgAddress::Unix(std::path::Path::new(&dir).join(".s.PGSQL.5432"));
+    }
+    let with_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    PgAddress::Tcp(with_port)
+}
+
+/// The URL of the test server's database `name` reached through `127.0.0.1:port`.
+pub fn url_through(port: u16, name: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:{port}/{name}")
+}
+
+impl TestDatabase {
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A TCP proxy in front of the test PostgreSQL that can be cut and restored, to see the
+/// service through a database outage.
+pub struct DbProxy {
+    port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl DbProxy {
+    /// A proxy on a free port, forwarding.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let mut proxy = Self { port, task: None };
+        proxy.task = Some(tokio::spawn(Self::serve(listener)));
+        proxy
+    }
+
+    /// The proxy's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Cuts every connection and refuses new ones.
+    pub fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// Forwards again, on the same port.
+    pub async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind");
+        self.task = Some(tokio::spawn(Self::serve(listener)));
+    }
+
+    async fn serve(listener: tokio::net::TcpListener) {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            connections.spawn(async move {
+                match pg_address().await {
+                    PgAddress::Tcp(address) => {
+                        if let Ok(mut upstream) = tokio::net::TcpStream::connect(address).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                        }
+                    }
+                    PgAddress::Unix(path) => {
+                        if let Ok(mut upstream) = tokio::net::UnixStream::connect(path).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+impl Drop for DbProxy {
+    fn drop(&mut self) {
+        self.cut();
     }
 }

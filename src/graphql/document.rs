@@ -1,4 +1,5 @@
-//! Puts response fields in the order of the query.
+//! What the handler reads from an operation's document: which operation runs, how many aliases
+//! it uses, and the order its response must follow.
 //!
 //! The GraphQL spec orders a response's fields as the selection set lists them. async-graphql
 //! resolves sibling fields concurrently and records each as it completes, so a field that waited
@@ -7,22 +8,70 @@
 //! sets, fragments included.
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
 use async_graphql::{Name, Value};
 use indexmap::IndexMap;
 
-/// Reorders `data` as the operation `operation_name` of `document` selects it.
-pub fn reorder(data: &mut Value, document: &ExecutableDocument, operation_name: Option<&str>) {
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+/// The operation `operation_name` selects in `document` (the only one when unnamed), with its
+/// name.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'a str>, &'a OperationDefinition)> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some((None, &op.node)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get_key_value(name)
+            .map(|(n, op)| (Some(n.as_str()), &op.node)),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(n, op)| (Some(n.as_str()), &op.node)),
         _ => None,
-    };
-    if let Some(operation) = operation {
-        reorder_value(data, &[&operation.node.selection_set.node], document);
     }
+}
+
+/// `query`, `mutation` or `subscription`.
+pub fn kind(operation: &OperationDefinition) -> &'static str {
+    match operation.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// How many aliased fields the document holds, fragments counted once each.
+pub fn alias_count(document: &ExecutableDocument) -> usize {
+    fn count(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    usize::from(field.node.alias.is_some()) + count(&field.node.selection_set.node)
+                }
+                Selection::InlineFragment(fragment) => count(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let operations: usize = document
+        .operations
+        .iter()
+        .map(|(_, op)| count(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = document
+        .fragments
+        .values()
+        .map(|f| count(&f.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
+/// Reorders `data` as `operation` of `document` selects it.
+pub fn reorder(data: &mut Value, document: &ExecutableDocument, operation: &OperationDefinition) {
+    reorder_value(data, &[&operation.selection_set.node], document);
 }
 
 fn reorder_value(value: &mut Value, selections: &[&SelectionSet], document: &ExecutableDocument) {
@@ -92,7 +141,10 @@ mod tests {
             "b": {"x": {"p": 1, "q": 2}, "y": 3, "z": 4}
         }))
         .expect("value");
-        reorder(&mut data, &document, Some("Q"));
+        let (name, operation) = operation(&document, None).expect("operation");
+        assert_eq!(name, Some("Q"));
+        reorder(&mut data, &document, operation);
+        assert_eq!(alias_count(&document), 2);
         assert_eq!(
             serde_json::to_string(&data).expect("json"),
             r#"{"b":{"z":4,"x":{"q":2,"p":1},"y":3},"a":[{"y":2,"z":1},{"y":4,"z":3}]}"#

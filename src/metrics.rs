@@ -1,0 +1,100 @@
+//! Prometheus metrics at `/metrics`: requests by route, status and platform with their
+//! latency; the connection pool; statements sent; DataLoader batch sizes; GraphQL operations.
+//!
+//! The recorder is process-wide (the `metrics` macros report to it), installed once.
+
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+/// Latency buckets in seconds, from a cached read to a slow write.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Batch-size buckets of the DataLoaders.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 1000.0];
+/// Most distinct GraphQL operation names kept as labels; the rest count as `other`, so clients
+/// cannot grow the metrics without bound.
+const MAX_OPERATION_NAMES: usize = 200;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the Prometheus recorder (once per process) and returns its handle; `None` if
+/// another recorder was installed first.
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("batch_size".into()), BATCH_BUCKETS));
+            match builder.and_then(PrometheusBuilder::install_recorder) {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics are off: cannot install the Prometheus recorder");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Records one answered request.
+pub fn record_request(route: &str, method: &str, status: u16, platform: &str, latency: Duration) {
+    let labels = [
+        ("route", route.to_owned()),
+        ("method", method.to_owned()),
+        ("status", status.to_string()),
+        ("platform", platform.to_owned()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(latency.as_secs_f64());
+}
+
+/// Records the size of one DataLoader batch.
+pub fn record_batch(loader: &'static str, size: usize) {
+    metrics::histogram!("graphql_dataloader_batch_size", "loader" => loader).record(size as f64);
+}
+
+/// Records one GraphQL operation by name and type.
+pub fn record_operation(name: Option<&str>, kind: &'static str) {
+    static SEEN: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+    let name = match name {
+        None => "anonymous".to_owned(),
+        Some(name) => {
+            let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if seen.contains(name) || seen.len() < MAX_OPERATION_NAMES {
+                seen.insert(name.to_owned());
+                name.to_owned()
+            } else {
+                "other".to_owned()
+            }
+        }
+    };
+    metrics::counter!("graphql_operations_total", "operation" => name, "type" => kind).increment(1);
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn render(State(state): State<AppState>) -> Response {
+    let Some(handle) = handle() else {
+        return (axum::http::StatusCode::NOT_FOUND, "metrics are off").into_response();
+    };
+    let (size, idle, waiting) = state.db().status();
+    metrics::gauge!("db_pool_connections", "state" => "open").set(size as f64);
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("db_pool_waiting_requests").set(waiting as f64);
+    metrics::gauge!("db_pool_max_connections").set(f64::from(state.config().database.pool_size));
+    metrics::counter!("db_statements_total").absolute(state.db().statements_executed());
+    let mut response = handle.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
