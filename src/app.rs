@@ -34,6 +34,8 @@ pub fn router_with_api(
     schema: graphql::ApiSchema,
     api: Router<AppState>,
 ) -> Router {
+    // Record from the first request on, not only after the first scrape.
+    crate::metrics::handle();
     let http_config = &state.config().http;
     let api = api
         .fallback(not_found)
