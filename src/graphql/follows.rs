@@ -10,6 +10,7 @@ use super::scalars::DateTime;
 use super::types::User;
 use crate::db::follows::ListKind;
 use crate::identity::Viewer;
+use crate::profiles::follows::RelationChange;
 use crate::profiles::{FollowStatus, ObjectId, follows};
 use crate::state::AppState;
 
@@ -158,6 +159,19 @@ fn parse_user_id(ctx: &Context<'_>, id: &ID) -> GqlResult<ObjectId> {
         .gql(ctx)
 }
 
+/// Applies a relation change for the request's viewer.
+async fn relate(
+    ctx: &Context<'_>,
+    change: RelationChange,
+    user_id: &ID,
+) -> GqlResult<Option<FollowStatus>> {
+    let other = parse_user_id(ctx, user_id)?;
+    let state = ctx.data_unchecked::<AppState>();
+    follows::change(state.db(), ctx.data_unchecked::<Viewer>(), change, &other)
+        .await
+        .map_err(|e| raise(ctx, &e))
+}
+
 /// The relationship mutations.
 #[derive(Default)]
 pub struct RelationshipMutations;
@@ -172,12 +186,8 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to follow.")] user_id: ID,
     ) -> GqlResult<FollowState> {
-        let target = parse_user_id(ctx, &user_id)?;
-        let state = ctx.data_unchecked::<AppState>();
-        follows::follow(state.db(), ctx.data_unchecked::<Viewer>(), &target)
-            .await
-            .map(FollowState::from)
-            .map_err(|e| raise(ctx, &e))
+        let status = relate(ctx, RelationChange::Follow, &user_id).await?;
+        Ok(status.unwrap_or(FollowStatus::Accepted).into())
     }
 
     /// Stops following a user, or withdraws a pending request. True once done (also when there
@@ -187,12 +197,9 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to unfollow.")] user_id: ID,
     ) -> GqlResult<bool> {
-        let target = parse_user_id(ctx, &user_id)?;
-        let state = ctx.data_unchecked::<AppState>();
-        follows::unfollow(state.db(), ctx.data_unchecked::<Viewer>(), &target)
+        relate(ctx, RelationChange::Unfollow, &user_id)
             .await
-            .map(|()| true)
-            .map_err(|e| raise(ctx, &e))
+            .map(|_| true)
     }
 
     /// Approves a user's pending request to follow you. True once done (also when already
@@ -202,12 +209,9 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user who asked to follow you.")] user_id: ID,
     ) -> GqlResult<bool> {
-        let requester = parse_user_id(ctx, &user_id)?;
-        let state = ctx.data_unchecked::<AppState>();
-        follows::approve(state.db(), ctx.data_unchecked::<Viewer>(), &requester)
+        relate(ctx, RelationChange::Approve, &user_id)
             .await
-            .map(|()| true)
-            .map_err(|e| raise(ctx, &e))
+            .map(|_| true)
     }
 
     /// Rejects a user's pending request to follow you. True once done (also when nothing was
@@ -217,12 +221,9 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user who asked to follow you.")] user_id: ID,
     ) -> GqlResult<bool> {
-        let requester = parse_user_id(ctx, &user_id)?;
-        let state = ctx.data_unchecked::<AppState>();
-        follows::reject(state.db(), ctx.data_unchecked::<Viewer>(), &requester)
+        relate(ctx, RelationChange::Reject, &user_id)
             .await
-            .map(|()| true)
-            .map_err(|e| raise(ctx, &e))
+            .map(|_| true)
     }
 
     /// Blocks a user: follows and requests between you end in both directions, neither can
@@ -232,12 +233,9 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to block.")] user_id: ID,
     ) -> GqlResult<bool> {
-        let target = parse_user_id(ctx, &user_id)?;
-        let state = ctx.data_unchecked::<AppState>();
-        follows::block(state.db(), ctx.data_unchecked::<Viewer>(), &target)
+        relate(ctx, RelationChange::Block, &user_id)
             .await
-            .map(|()| true)
-            .map_err(|e| raise(ctx, &e))
+            .map(|_| true)
     }
 
     /// Lifts your block of a user. True once done (also when there was none).
@@ -246,11 +244,8 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to unblock.")] user_id: ID,
     ) -> GqlResult<bool> {
-        let target = parse_user_id(ctx, &user_id)?;
-        let state = ctx.data_unchecked::<AppState>();
-        follows::unblock(state.db(), ctx.data_unchecked::<Viewer>(), &target)
+        relate(ctx, RelationChange::Unblock, &user_id)
             .await
-            .map(|()| true)
-            .map_err(|e| raise(ctx, &e))
+            .map(|_| true)
     }
 }

@@ -25,117 +25,89 @@ pub const MAX_PAGE: usize = 100;
 /// The argument naming the other user in relationship calls.
 const USER_ID: &str = "userId";
 
-/// The acting user; relationship calls need one.
-fn actor(viewer: &Viewer) -> AppResult<ObjectId> {
-    viewer
+/// A change of the relation between the viewer and another user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationChange {
+    /// Follow: accepted at once for a public profile, a pending request for a private one;
+    /// refused when either user has blocked the other.
+    Follow,
+    /// Stop following, or withdraw a pending request.
+    Unfollow,
+    /// Approve the other user's pending request to follow the viewer; approving an accepted
+    /// follow again changes nothing, and with no request at all it is an error.
+    Approve,
+    /// Reject the other user's pending request; with none pending nothing changes.
+    Reject,
+    /// Block: follows and requests between the two end in both directions, and neither can
+    /// follow the other until the block is lifted.
+    Block,
+    /// Lift the viewer's block.
+    Unblock,
+}
+
+impl RelationChange {
+    /// What doing this to oneself is refused with.
+    fn self_refusal(self) -> MessageId {
+        match self {
+            RelationChange::Block | RelationChange::Unblock => MessageId::CannotBlockSelf,
+            _ => MessageId::CannotFollowSelf,
+        }
+    }
+}
+
+/// Applies `change` between the viewer and `other`, who must be another active user. Returns
+/// the state of the viewer's follow after a [`RelationChange::Follow`], `None` otherwise.
+pub async fn change(
+    db: &Db,
+    viewer: &Viewer,
+    change: RelationChange,
+    other: &ObjectId,
+) -> AppResult<Option<FollowStatus>> {
+    let me = viewer
         .user_id()
         .cloned()
-        .ok_or(AppError::Unauthenticated(MessageId::TokenMissing))
-}
-
-/// The other user, who must not be the actor.
-fn other(actor: &ObjectId, target: &ObjectId, self_error: MessageId) -> AppResult<()> {
-    if actor == target {
-        return Err(AppError::invalid(USER_ID, self_error));
+        .ok_or(AppError::Unauthenticated(MessageId::TokenMissing))?;
+    if &me == other {
+        return Err(AppError::invalid(USER_ID, change.self_refusal()));
     }
-    Ok(())
-}
-
-/// Follows `target`: accepted at once for a public profile, a pending request for a private
-/// one. Refused when either user has blocked the other.
-pub async fn follow(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<FollowStatus> {
-    let me = actor(viewer)?;
-    other(&me, target, MessageId::CannotFollowSelf)?;
     transaction!(db, |conn| {
-        queries::lock_pair(conn, &me, target).await?;
-        let is_private = queries::active_user_privacy(conn, target)
+        queries::lock_pair(conn, &me, other).await?;
+        let is_private = queries::active_user_privacy(conn, other)
             .await?
             .ok_or(AppError::NotFound)?;
-        if queries::blocked_either_way(conn, &me, target).await? {
-            return Err(AppError::Forbidden(MessageId::FollowBlocked));
+        match change {
+            RelationChange::Follow => {
+                if queries::blocked_either_way(conn, &me, other).await? {
+                    return Err(AppError::Forbidden(MessageId::FollowBlocked));
+                }
+                let wanted = if is_private {
+                    FollowStatus::Pending
+                } else {
+                    FollowStatus::Accepted
+                };
+                return queries::insert_follow(conn, &me, other, wanted)
+                    .await
+                    .map(Some);
+            }
+            RelationChange::Unfollow => {
+                queries::delete_follow(conn, &me, other).await?;
+            }
+            RelationChange::Approve => match queries::follow_status(conn, other, &me).await? {
+                Some(FollowStatus::Pending) => {
+                    queries::accept_pending(conn, other, &me).await?;
+                }
+                Some(FollowStatus::Accepted) => {}
+                None => return Err(AppError::Missing(MessageId::NoFollowRequest)),
+            },
+            RelationChange::Reject => {
+                queries::delete_pending(conn, other, &me).await?;
+            }
+            RelationChange::Block => queries::block(conn, &me, other).await?,
+            RelationChange::Unblock => {
+                queries::unblock(conn, &me, other).await?;
+            }
         }
-        let wanted = if is_private {
-            FollowStatus::Pending
-        } else {
-            FollowStatus::Accepted
-        };
-        queries::insert_follow(conn, &me, target, wanted).await
-    })
-}
-
-/// Stops following `target`, or withdraws a pending request.
-pub async fn unfollow(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<()> {
-    let me = actor(viewer)?;
-    other(&me, target, MessageId::CannotFollowSelf)?;
-    transaction!(db, |conn| {
-        queries::lock_pair(conn, &me, target).await?;
-        queries::active_user_privacy(conn, target)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        queries::delete_follow(conn, &me, target).await?;
-        Ok(())
-    })
-}
-
-/// Approves `requester`'s pending request to follow the viewer. Approving an accepted follow
-/// again changes nothing; with no request at all it is an error.
-pub async fn approve(db: &Db, viewer: &Viewer, requester: &ObjectId) -> AppResult<()> {
-    let me = actor(viewer)?;
-    other(&me, requester, MessageId::CannotFollowSelf)?;
-    transaction!(db, |conn| {
-        queries::lock_pair(conn, &me, requester).await?;
-        queries::active_user_privacy(conn, requester)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        match queries::follow_status(conn, requester, &me).await? {
-            Some(FollowStatus::Pending) => queries::accept_pending(conn, requester, &me)
-                .await
-                .map(drop),
-            Some(FollowStatus::Accepted) => Ok(()),
-            None => Err(AppError::Missing(MessageId::NoFollowRequest)),
-        }
-    })
-}
-
-/// Rejects `requester`'s pending request; with none pending nothing changes.
-pub async fn reject(db: &Db, viewer: &Viewer, requester: &ObjectId) -> AppResult<()> {
-    let me = actor(viewer)?;
-    other(&me, requester, MessageId::CannotFollowSelf)?;
-    transaction!(db, |conn| {
-        queries::lock_pair(conn, &me, requester).await?;
-        queries::active_user_privacy(conn, requester)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        queries::delete_pending(conn, requester, &me)
-            .await
-            .map(drop)
-    })
-}
-
-/// Blocks `target`: follows and requests between the two end in both directions, and neither
-/// can follow the other until the block is lifted.
-pub async fn block(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<()> {
-    let me = actor(viewer)?;
-    other(&me, target, MessageId::CannotBlockSelf)?;
-    transaction!(db, |conn| {
-        queries::lock_pair(conn, &me, target).await?;
-        queries::active_user_privacy(conn, target)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        queries::block(conn, &me, target).await
-    })
-}
-
-/// Lifts the viewer's block of `target`.
-pub async fn unblock(db: &Db, viewer: &Viewer, target: &ObjectId) -> AppResult<()> {
-    let me = actor(viewer)?;
-    other(&me, target, MessageId::CannotBlockSelf)?;
-    transaction!(db, |conn| {
-        queries::lock_pair(conn, &me, target).await?;
-        queries::active_user_privacy(conn, target)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        queries::unblock(conn, &me, target).await.map(drop)
+        Ok(None)
     })
 }
 
