@@ -121,8 +121,9 @@ impl UpdateProfileInput {
     }
 }
 
-/// Changing one's own profile and relations.
+/// Changing one's own profile and relations. Every mutation needs `Authorization: Bearer <JWT>`.
 #[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(ProfileMutations, RelationshipMutations);
 
 /// Changing one's own profile.

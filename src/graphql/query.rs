@@ -19,11 +19,28 @@ pub const MAX_IDS: usize = 100;
 /// Reading profiles.
 pub struct QueryRoot;
 
-#[Object]
+/// Reading profiles of the social / live-streaming app.
+///
+/// Every request may carry these headers (REST and GraphQL alike):
+/// `Accept-Language` (`en` or `tr`, q-values honoured; the language of every error message,
+/// echoed in `Content-Language`);
+/// `X-Timezone` (`UTC`, a fixed offset `UTC±HH:MM` from `UTC-12:00` to `UTC+14:00` with minutes
+/// 00, 30 or 45, or an IANA zone such as `Europe/Istanbul`: every `DateTime` is written in it and
+/// `age` counts on its today);
+/// `X-Platform` (`web`, `mobile_ios`, `mobile_android`, `admin`, `api`, `unknown`, `all`);
+/// `X-App-Version`; `X-Device-Id`; `X-Request-Id` (echoed; generated when absent);
+/// `Authorization: Bearer <JWT>` (optional for reads; needed for mutations and `viewer`).
+/// A bad header value is refused with `BAD_USER_INPUT` naming the header; a bad token with
+/// `UNAUTHENTICATED`.
+#[Object(name = "Query")]
 impl QueryRoot {
     /// A user by id (case-insensitive). Null, with an error at this path, when the user does not
     /// exist, is deactivated, or may not be seen by the viewer.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> Option<GqlResult<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id: 24 hexadecimal characters, any case.")] id: ID,
+    ) -> Option<GqlResult<User>> {
         let result = async {
             let id = parse_id(&id, "id")?;
             let loaded = ctx.data_unchecked::<Loaders>().users.load_one(id).await?;
@@ -36,7 +53,7 @@ impl QueryRoot {
     async fn user_by_username(
         &self,
         ctx: &Context<'_>,
-        username: String,
+        #[graphql(desc = "The username, any case, with at most one leading `@`.")] username: String,
     ) -> Option<GqlResult<User>> {
         let result = async {
             let key = UsernameKey::parse_lookup(&username)
@@ -58,7 +75,7 @@ impl QueryRoot {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        ids: Vec<ID>,
+        #[graphql(desc = "Up to 100 user ids; the answer keeps their order.")] ids: Vec<ID>,
     ) -> GqlResult<Vec<Option<GqlResult<User>>>> {
         if ids.len() > MAX_IDS {
             return Err(AppError::Validation(vec![

@@ -7,6 +7,8 @@ use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateTime(pub String);
 
+/// An instant in RFC 3339 with exactly three fractional digits, written in the offset of the
+/// request's `X-Timezone` (`Z` for UTC), e.g. `2026-05-22T19:11:26.806+03:00`.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -26,6 +28,7 @@ impl ScalarType for DateTime {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Date(pub String);
 
+/// A calendar date, `YYYY-MM-DD`.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
