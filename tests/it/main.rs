@@ -14,6 +14,7 @@ mod graphql_update;
 mod graphql_users;
 mod identity;
 mod import;
+mod migrations;
 mod ops;
 mod privacy;
 mod request_context;
