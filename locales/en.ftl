@@ -46,6 +46,7 @@ token-unknown-user = The token's user does not exist or is deactivated
 body-malformed-json = The body is not valid JSON (line { $line }, column { $column })
 body-not-object = The body must be a JSON object
 body-empty = The body is empty; send a JSON object with the fields to change
+graphql-request-malformed = The body must be a GraphQL request: a JSON object with a "query" string, and optional "variables" and "operationName"
 
 ## Profile fields (SPEC §1, §4)
 field-wrong-type-string = { $field } must be a string

@@ -46,6 +46,7 @@ token-unknown-user = Belirtecin kullanıcısı yok ya da devre dışı
 body-malformed-json = Gövde geçerli bir JSON değil (satır { $line }, sütun { $column })
 body-not-object = Gövde bir JSON nesnesi olmalıdır
 body-empty = Gövde boş; değiştirilecek alanları içeren bir JSON nesnesi gönderin
+graphql-request-malformed = Gövde bir GraphQL isteği olmalıdır: "query" metni ve isteğe bağlı "variables" ile "operationName" içeren bir JSON nesnesi
 
 ## Profil alanları (SPEC §1, §4)
 field-wrong-type-string = { $field } bir metin olmalıdır

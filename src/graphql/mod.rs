@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{EmptySubscription, Schema};
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -71,7 +72,7 @@ async fn get_graphql(
     let request =
         match <GraphQLRequest as FromRequest<AppState>>::from_request(request, &state).await {
             Ok(request) => request.into_inner(),
-            Err(rejection) => return rejection.into_response(),
+            Err(rejection) => return malformed(&ctx, &rejection),
         };
     let mut request = request;
     // GraphQL over HTTP: GET is for queries only, so a link can never change data.
@@ -95,9 +96,20 @@ async fn post_graphql(
     State(state): State<AppState>,
     Extension(schema): Extension<ApiSchema>,
     Ctx(ctx): Ctx,
-    request: GraphQLRequest,
+    request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response {
-    execute(&state, &schema, &ctx, request.into_inner()).await
+    match request {
+        Ok(request) => execute(&state, &schema, &ctx, request.into_inner()).await,
+        Err(rejection) => malformed(&ctx, &rejection),
+    }
+}
+
+/// A request that is not a GraphQL request at all (malformed JSON, no query): a GraphQL error
+/// response in the request's language, not the library's plain text.
+fn malformed(ctx: &RequestContext, rejection: &GraphQLRejection) -> Response {
+    tracing::debug!(rejection = %rejection.0, "malformed GraphQL request");
+    let error = AppError::invalid("body", crate::i18n::MessageId::GraphqlRequestMalformed);
+    request_error(ctx, StatusCode::BAD_REQUEST, &error)
 }
 
 async fn execute(
@@ -120,6 +132,10 @@ async fn execute(
             return request_error(ctx, status, &error);
         }
     };
+    if request.query.trim().is_empty() {
+        let error = AppError::invalid("query", crate::i18n::MessageId::GraphqlRequestMalformed);
+        return request_error(ctx, StatusCode::BAD_REQUEST, &error);
+    }
     let mut request = request;
     let document = request.parsed_query().ok().cloned();
     let operation_name = request.operation_name.clone();

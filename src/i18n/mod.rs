@@ -120,6 +120,7 @@ message_ids! {
     BodyMalformedJson => "body-malformed-json",
     BodyNotObject => "body-not-object",
     BodyEmpty => "body-empty",
+    GraphqlRequestMalformed => "graphql-request-malformed",
     FieldWrongTypeString => "field-wrong-type-string",
     FieldWrongTypeInteger => "field-wrong-type-integer",
     FieldWrongTypeBoolean => "field-wrong-type-boolean",

@@ -362,3 +362,40 @@ async fn fixtures_with_private_users_exist() {
         json!(["This profile cannot be viewed", "This profile is private"])
     );
 }
+
+#[tokio::test]
+async fn malformed_requests_get_graphql_errors() {
+    let app = TestApp::new().await;
+    for body in [
+        "{not json",
+        r#"{"variables": {}}"#,
+        "42",
+        "[]",
+        r#"{"query": "  "}"#,
+    ] {
+        let response = app
+            .request(http::Method::POST, "/graphql")
+            .header("content-type", "application/json")
+            .header("accept-language", "tr")
+            .body(body)
+            .send()
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            response.text
+        );
+        let json = response.json();
+        assert_eq!(
+            json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        assert!(
+            json["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Gövde bir GraphQL isteği")
+        );
+    }
+}
