@@ -141,8 +141,9 @@ pub struct Config {
 /// The connection pool (SPEC §7): every wait is bounded, so an outage answers 503 quickly.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
-    /// Connections in the pool.
-    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16, global = true,
+    /// Connections in the pool; about twice the database's cores is best (more connections
+    /// than cores only fight over them). Default: twice this machine's cores, at least 4.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = default_pool_size(), global = true,
           value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub pool_size: u32,
     /// How long a request waits for a free connection before it gets a 503.
@@ -216,10 +217,18 @@ pub struct HttpConfig {
     pub shutdown_timeout: Duration,
 }
 
+/// Twice the machine's cores, at least 4.
+pub fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    u32::try_from(cores.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .max(4)
+}
+
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
-            pool_size: 16,
+            pool_size: default_pool_size(),
             wait_timeout: Duration::from_secs(2),
             create_timeout: Duration::from_secs(3),
             recycle_timeout: Duration::from_secs(1),

@@ -44,7 +44,10 @@ impl std::fmt::Display for CounterDrift {
 pub async fn recount(conn: &mut AsyncPgConnection) -> AppResult<Vec<CounterDrift>> {
     let drift = conn
         .transaction(async |conn| {
-            conn.batch_execute("LOCK TABLE follows IN SHARE MODE").await?;
+            // An operator's command over the whole table: no statement timeout, and writes to
+            // `follows` wait meanwhile so that the counts are exact.
+            conn.batch_execute("SET LOCAL statement_timeout = 0; LOCK TABLE follows IN SHARE MODE")
+                .await?;
             diesel::sql_query(
                 "INSERT INTO follow_counters (user_id) SELECT id FROM users u \
                  WHERE NOT EXISTS (SELECT 1 FROM follow_counters c WHERE c.user_id = u.id)",

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{blocks, follow_counters, follows, media, users};
+use super::schema::{follow_counters, media, users};
 use crate::error::{AppError, AppResult};
 use crate::i18n::MessageId;
 use crate::profiles::update::ProfileChanges;
@@ -56,25 +56,6 @@ pub struct UserForViewer {
     pub relation: Relation,
 }
 
-/// A user row with its photo and the four relation facts: owner blocked viewer, viewer blocked
-/// owner, viewer's follow of the owner, owner's follow of the viewer.
-type ProfileRow = (
-    UserRow,
-    Option<PhotoRow>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-// `blocks` and `follows` each join twice, once per direction between owner and viewer.
-diesel::alias! {
-    const OWNER_BLOCKS: Alias<OwnerBlocks> = blocks as owner_blocks;
-    const VIEWER_BLOCKS: Alias<ViewerBlocks> = blocks as viewer_blocks;
-    const VIEWER_FOLLOWS: Alias<ViewerFollows> = follows as viewer_follows;
-    const OWNER_FOLLOWS: Alias<OwnerFollows> = follows as owner_follows;
-}
-
 impl UserRow {
     /// Converts a row into the domain's user; the table's checks make failures impossible short
     /// of a corrupted database, which is reported as an internal error.
@@ -117,16 +98,16 @@ impl UserRow {
 }
 
 fn into_user_for_viewer(
-    (user, photo, owner_blocker, viewer_blocker, viewer_follow, owner_follow): ProfileRow,
+    user: UserRow,
+    photo: Option<PhotoRow>,
+    relations: Option<String>,
 ) -> AppResult<UserForViewer> {
     Ok(UserForViewer {
         user: user.into_user(photo)?,
-        relation: Relation {
-            blocked_by_owner: owner_blocker.is_some(),
-            blocked_by_viewer: viewer_blocker.is_some(),
-            viewer_follow: viewer_follow.as_deref().and_then(FollowStatus::parse),
-            owner_follow: owner_follow.as_deref().and_then(FollowStatus::parse),
-        },
+        relation: relations
+            .as_deref()
+            .map(parse_relations)
+            .unwrap_or_default(),
     })
 }
 
@@ -139,170 +120,194 @@ pub enum Lookup<'a> {
     Username(&'a UsernameKey),
 }
 
-/// The viewer id the joins compare with; anonymous viewers match no row.
-fn viewer_key(viewer: Option<&ObjectId>) -> String {
-    viewer.map_or_else(String::new, ToString::to_string)
+/// Several users to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Keys<'a> {
+    /// By id.
+    Ids(&'a [ObjectId]),
+    /// By folded username.
+    Usernames(&'a [UsernameKey]),
 }
 
-// One macro for the shared FROM clause, because each filter gives diesel a different query type.
-// Every join matches at most one row through a primary key; an anonymous viewer matches none.
-macro_rules! profiles_for_viewer {
-    ($viewer:expr) => {
+/// The four relations between the viewer and each user, as a select-list expression of
+/// primary-key probes: `owner_blocks,viewer_blocks,viewer_follows:<status>,owner_follows:<status>`
+/// (the parts that hold). Subqueries rather than joins, because a join's plan depends on whose
+/// relations they are: a plan made once for every viewer could scan all follows of a viewer who
+/// follows a hundred thousand users, where a probe by key never reads more than one row.
+/// `KNOWN = false` is the anonymous viewer, who has no relations; it is a type of its own so that
+/// each shape of the statement is prepared once per connection.
+#[derive(Debug, Clone)]
+struct ViewerRelations<const KNOWN: bool> {
+    viewer: String,
+}
+
+impl<const KNOWN: bool> diesel::Expression for ViewerRelations<KNOWN> {
+    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+impl<const KNOWN: bool> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    for ViewerRelations<KNOWN>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::Text;
+        if !KNOWN {
+            out.push_sql("NULL::text");
+            return Ok(());
+        }
+        out.push_sql(
+            "concat_ws(',', \
+             (SELECT 'owner_blocks' FROM blocks b WHERE b.blocker_id = users.id AND b.blocked_id = ",
+        );
+        out.push_bind_param::<Text, _>(&self.viewer)?;
+        out.push_sql("), (SELECT 'viewer_blocks' FROM blocks b WHERE b.blocker_id = ");
+        out.push_bind_param::<Text, _>(&self.viewer)?;
+        out.push_sql(
+            " AND b.blocked_id = users.id), \
+             (SELECT 'viewer_follows:' || f.status FROM follows f WHERE f.follower_id = ",
+        );
+        out.push_bind_param::<Text, _>(&self.viewer)?;
+        out.push_sql(
+            " AND f.followee_id = users.id), \
+             (SELECT 'owner_follows:' || f.status FROM follows f WHERE f.follower_id = users.id \
+             AND f.followee_id = ",
+        );
+        out.push_bind_param::<Text, _>(&self.viewer)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl<const KNOWN: bool> diesel::query_builder::QueryId for ViewerRelations<KNOWN> {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<QS, const KNOWN: bool> diesel::AppearsOnTable<QS> for ViewerRelations<KNOWN> {}
+impl<QS, const KNOWN: bool> diesel::SelectableExpression<QS> for ViewerRelations<KNOWN> {}
+impl<GB, const KNOWN: bool> diesel::expression::ValidGrouping<GB> for ViewerRelations<KNOWN> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+fn parse_relations(text: &str) -> Relation {
+    let mut relation = Relation::default();
+    for part in text.split(',') {
+        match part.split_once(':') {
+            None if part == "owner_blocks" => relation.blocked_by_owner = true,
+            None if part == "viewer_blocks" => relation.blocked_by_viewer = true,
+            Some(("viewer_follows", status)) => {
+                relation.viewer_follow = FollowStatus::parse(status)
+            }
+            Some(("owner_follows", status)) => relation.owner_follow = FollowStatus::parse(status),
+            _ => {}
+        }
+    }
+    relation
+}
+
+type ProfileRow = (
+    UserRow,
+    Option<PhotoRow>,
+    Option<i32>,
+    Option<i32>,
+    Option<String>,
+);
+
+// One statement for every read: the users, their photos, their counters, and the viewer's
+// relations with each. A macro because each filter and each kind of viewer is a query type of
+// its own (and so a prepared statement of its own).
+macro_rules! load_profiles {
+    ($conn:expr, $filter:expr, $relations:expr) => {
         users::table
             .left_join(media::table.on(users::profile_photo_id.eq(media::id.nullable())))
-            .left_join(
-                OWNER_BLOCKS.on(OWNER_BLOCKS
-                    .field(blocks::blocker_id)
-                    .eq(users::id)
-                    .and(OWNER_BLOCKS.field(blocks::blocked_id).eq($viewer.clone()))),
-            )
-            .left_join(
-                VIEWER_BLOCKS.on(VIEWER_BLOCKS
-                    .field(blocks::blocked_id)
-                    .eq(users::id)
-                    .and(VIEWER_BLOCKS.field(blocks::blocker_id).eq($viewer.clone()))),
-            )
-            .left_join(
-                VIEWER_FOLLOWS.on(VIEWER_FOLLOWS
-                    .field(follows::followee_id)
-                    .eq(users::id)
-                    .and(
-                        VIEWER_FOLLOWS
-                            .field(follows::follower_id)
-                            .eq($viewer.clone()),
-                    )),
-            )
-            .left_join(
-                OWNER_FOLLOWS.on(OWNER_FOLLOWS.field(follows::follower_id).eq(users::id).and(
-                    OWNER_FOLLOWS
-                        .field(follows::followee_id)
-                        .eq($viewer.clone()),
-                )),
-            )
+            .left_join(follow_counters::table.on(follow_counters::user_id.eq(users::id)))
+            .filter($filter)
+            .select((
+                UserRow::as_select(),
+                Option::<PhotoRow>::as_select(),
+                follow_counters::followers_count.nullable(),
+                follow_counters::following_count.nullable(),
+                $relations,
+            ))
+            .load::<ProfileRow>($conn)
+            .await?
     };
 }
 
-macro_rules! profile_columns {
-    () => {
-        (
-            UserRow::as_select(),
-            Option::<PhotoRow>::as_select(),
-            OWNER_BLOCKS.field(blocks::blocker_id).nullable(),
-            VIEWER_BLOCKS.field(blocks::blocker_id).nullable(),
-            VIEWER_FOLLOWS.field(follows::status).nullable(),
-            OWNER_FOLLOWS.field(follows::status).nullable(),
-        )
+/// Users with their counts as `viewer` sees them, in one statement; missing keys are simply
+/// absent.
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    keys: Keys<'_>,
+    viewer: Option<&ObjectId>,
+) -> AppResult<Vec<(UserForViewer, FollowCounts)>> {
+    let rows = match (keys, viewer) {
+        (Keys::Ids([]), _) | (Keys::Usernames([]), _) => Vec::new(),
+        (Keys::Ids(ids), viewer) => {
+            let ids: Vec<&str> = ids.iter().map(ObjectId::as_str).collect();
+            match viewer {
+                None => load_profiles!(
+                    conn,
+                    users::id.eq_any(ids),
+                    ViewerRelations::<false> {
+                        viewer: String::new()
+                    }
+                ),
+                Some(v) => load_profiles!(
+                    conn,
+                    users::id.eq_any(ids),
+                    ViewerRelations::<true> {
+                        viewer: v.to_string()
+                    }
+                ),
+            }
+        }
+        (Keys::Usernames(keys), viewer) => {
+            let keys: Vec<&str> = keys.iter().map(UsernameKey::as_str).collect();
+            match viewer {
+                None => load_profiles!(
+                    conn,
+                    users::username_key.eq_any(keys),
+                    ViewerRelations::<false> {
+                        viewer: String::new()
+                    }
+                ),
+                Some(v) => load_profiles!(
+                    conn,
+                    users::username_key.eq_any(keys),
+                    ViewerRelations::<true> {
+                        viewer: v.to_string()
+                    }
+                ),
+            }
+        }
     };
+    rows.into_iter()
+        .map(|(user, photo, followers, following, relations)| {
+            let counts = FollowCounts {
+                followers: followers.unwrap_or_default(),
+                following: following.unwrap_or_default(),
+            };
+            Ok((into_user_for_viewer(user, photo, relations)?, counts))
+        })
+        .collect()
 }
 
-/// One user with its counters, as `viewer` sees it: a single statement (the REST read).
+/// One user with its counts, as `viewer` sees it: a single statement (the REST read).
 pub async fn find_with_counts(
     conn: &mut AsyncPgConnection,
     lookup: Lookup<'_>,
     viewer: Option<&ObjectId>,
 ) -> AppResult<Option<(UserForViewer, FollowCounts)>> {
-    let viewer = viewer_key(viewer);
-    let base = profiles_for_viewer!(viewer)
-        .left_join(follow_counters::table.on(follow_counters::user_id.eq(users::id)))
-        .select((
-            UserRow::as_select(),
-            Option::<PhotoRow>::as_select(),
-            OWNER_BLOCKS.field(blocks::blocker_id).nullable(),
-            VIEWER_BLOCKS.field(blocks::blocker_id).nullable(),
-            VIEWER_FOLLOWS.field(follows::status).nullable(),
-            OWNER_FOLLOWS.field(follows::status).nullable(),
-            follow_counters::followers_count.nullable(),
-            follow_counters::following_count.nullable(),
-        ));
-    type Row = (
-        UserRow,
-        Option<PhotoRow>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i32>,
-        Option<i32>,
-    );
-    let row: Option<Row> = match lookup {
-        Lookup::Id(id) => base
-            .filter(users::id.eq(id.as_str()))
-            .first(conn)
-            .await
-            .optional()?,
-        Lookup::Username(key) => base
-            .filter(users::username_key.eq(key.as_str()))
-            .first(conn)
-            .await
-            .optional()?,
+    let found = match lookup {
+        Lookup::Id(id) => find_many(conn, Keys::Ids(std::slice::from_ref(id)), viewer).await?,
+        Lookup::Username(key) => {
+            find_many(conn, Keys::Usernames(std::slice::from_ref(key)), viewer).await?
+        }
     };
-    row.map(
-        |(
-            user,
-            photo,
-            owner_blocker,
-            viewer_blocker,
-            viewer_follow,
-            owner_follow,
-            followers,
-            following,
-        )| {
-            let counts = FollowCounts {
-                followers: followers.unwrap_or_default(),
-                following: following.unwrap_or_default(),
-            };
-            Ok((
-                into_user_for_viewer((
-                    user,
-                    photo,
-                    owner_blocker,
-                    viewer_blocker,
-                    viewer_follow,
-                    owner_follow,
-                ))?,
-                counts,
-            ))
-        },
-    )
-    .transpose()
-}
-
-/// Users by id as `viewer` sees them, in one statement; missing ids are simply absent.
-pub async fn find_many(
-    conn: &mut AsyncPgConnection,
-    ids: &[ObjectId],
-    viewer: Option<&ObjectId>,
-) -> AppResult<Vec<UserForViewer>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let viewer = viewer_key(viewer);
-    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let rows: Vec<ProfileRow> = profiles_for_viewer!(viewer)
-        .filter(users::id.eq_any(ids))
-        .select(profile_columns!())
-        .load(conn)
-        .await?;
-    rows.into_iter().map(into_user_for_viewer).collect()
-}
-
-/// Users by folded username as `viewer` sees them, in one statement.
-pub async fn find_many_by_username(
-    conn: &mut AsyncPgConnection,
-    keys: &[UsernameKey],
-    viewer: Option<&ObjectId>,
-) -> AppResult<Vec<UserForViewer>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let viewer = viewer_key(viewer);
-    let keys: Vec<String> = keys.iter().map(|k| k.as_str().to_owned()).collect();
-    let rows: Vec<ProfileRow> = profiles_for_viewer!(viewer)
-        .filter(users::username_key.eq_any(keys))
-        .select(profile_columns!())
-        .load(conn)
-        .await?;
-    rows.into_iter().map(into_user_for_viewer).collect()
+    Ok(found.into_iter().next())
 }
 
 /// Follower and following counts of `ids`, in one statement; users without a counter row

@@ -123,21 +123,12 @@ pub async fn connection(
     let edges: Vec<UserEdge> = page
         .entries
         .into_iter()
-        .map(|(cursor, at, profile)| UserEdge {
+        .map(|(cursor, at, profile, counts)| UserEdge {
             cursor,
-            node: User::new(Arc::new(profile)),
+            node: User::with_counts(Arc::new(profile), counts),
             followed_at: DateTime(zone.format(at)),
         })
         .collect();
-    let lookahead = ctx.look_ahead();
-    let nodes = [
-        lookahead.field("edges").field("node"),
-        lookahead.field("nodes"),
-    ];
-    let ids = edges.iter().map(|e| e.node.user_id().clone()).collect();
-    super::loaders::prefetch_counts(ctx.data_unchecked::<super::loaders::Loaders>(), &nodes, ids)
-        .await
-        .gql(ctx)?;
     Ok(UserConnection {
         page_info: PageInfo {
             has_next_page: page.has_next_page,

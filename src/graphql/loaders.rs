@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::db::Db;
-use crate::db::profiles::{self as queries, UserForViewer};
+use crate::db::profiles::{self as queries, Keys, UserForViewer};
 use crate::error::AppError;
 use crate::identity::Viewer;
 use crate::profiles::{FollowCounts, ObjectId, UsernameKey};
@@ -52,27 +52,6 @@ fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>
     DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default()).delay(Duration::ZERO)
 }
 
-/// The fields of `User` that read its counts.
-const COUNT_FIELDS: [&str; 3] = ["followersCount", "followingCount", "etag"];
-
-/// Loads the counts of `ids` as one batch before their fields ask, when `users` (the selection of
-/// those users) reads any count. Sibling fields of a list resolve in several steps — futures-util
-/// yields after polling 32 futures — so without this a hundred users' counts would arrive in
-/// several small batches instead of one statement.
-pub async fn prefetch_counts(
-    loaders: &Loaders,
-    users: &[async_graphql::Lookahead<'_>],
-    ids: Vec<ObjectId>,
-) -> Result<(), LoadError> {
-    let wanted = users
-        .iter()
-        .any(|user| COUNT_FIELDS.iter().any(|field| user.field(field).exists()));
-    if wanted && !ids.is_empty() {
-        loaders.counts.load_many(ids).await?;
-    }
-    Ok(())
-}
-
 /// Loads users by id.
 pub struct UserLoader {
     db: Db,
@@ -80,14 +59,17 @@ pub struct UserLoader {
 }
 
 impl Loader<ObjectId> for UserLoader {
-    type Value = UserForViewer;
+    type Value = (UserForViewer, FollowCounts);
     type Error = LoadError;
 
-    async fn load(&self, keys: &[ObjectId]) -> Result<HashMap<ObjectId, UserForViewer>, LoadError> {
+    async fn load(&self, keys: &[ObjectId]) -> Result<HashMap<ObjectId, Self::Value>, LoadError> {
         crate::metrics::record_batch("users", keys.len());
         let mut conn = self.db.conn().await?;
-        let users = queries::find_many(&mut conn, keys, self.viewer.as_ref()).await?;
-        Ok(users.into_iter().map(|u| (u.user.id.clone(), u)).collect())
+        let users = queries::find_many(&mut conn, Keys::Ids(keys), self.viewer.as_ref()).await?;
+        Ok(users
+            .into_iter()
+            .map(|u| (u.0.user.id.clone(), u))
+            .collect())
     }
 }
 
@@ -98,19 +80,20 @@ pub struct UsernameLoader {
 }
 
 impl Loader<UsernameKey> for UsernameLoader {
-    type Value = UserForViewer;
+    type Value = (UserForViewer, FollowCounts);
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[UsernameKey],
-    ) -> Result<HashMap<UsernameKey, UserForViewer>, LoadError> {
+    ) -> Result<HashMap<UsernameKey, Self::Value>, LoadError> {
         crate::metrics::record_batch("usernames", keys.len());
         let mut conn = self.db.conn().await?;
-        let users = queries::find_many_by_username(&mut conn, keys, self.viewer.as_ref()).await?;
+        let users =
+            queries::find_many(&mut conn, Keys::Usernames(keys), self.viewer.as_ref()).await?;
         Ok(users
             .into_iter()
-            .filter_map(|u| Some((UsernameKey::parse_lookup(&u.user.username)?, u)))
+            .filter_map(|u| Some((UsernameKey::parse_lookup(&u.0.user.username)?, u)))
             .collect())
     }
 }

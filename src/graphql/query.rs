@@ -11,7 +11,7 @@ use crate::db::profiles::UserForViewer;
 use crate::error::{AppError, AppResult};
 use crate::i18n::MessageId;
 use crate::identity::Viewer;
-use crate::profiles::{ObjectId, UsernameKey, privacy};
+use crate::profiles::{FollowCounts, ObjectId, UsernameKey, privacy};
 
 /// Most ids `users(ids:)` accepts.
 pub const MAX_IDS: usize = 100;
@@ -98,16 +98,6 @@ impl QueryRoot {
             .iter()
             .map(|id| Some(visible(ctx, loaded.get(id).cloned()).gql(ctx)))
             .collect();
-        let shown: Vec<ObjectId> = users
-            .iter()
-            .flatten()
-            .flatten()
-            .map(|user| user.user_id().clone())
-            .collect();
-        let loaders = ctx.data_unchecked::<Loaders>();
-        super::loaders::prefetch_counts(loaders, &[ctx.look_ahead()], shown)
-            .await
-            .gql(ctx)?;
         Ok(users)
     }
 
@@ -124,9 +114,12 @@ fn parse_id(id: &ID, field: &str) -> AppResult<ObjectId> {
 }
 
 /// Applies the privacy rule to a loaded user; absent users are not found.
-pub fn visible(ctx: &Context<'_>, loaded: Option<UserForViewer>) -> AppResult<User> {
-    let loaded = loaded.ok_or(AppError::NotFound)?;
+pub fn visible(
+    ctx: &Context<'_>,
+    loaded: Option<(UserForViewer, FollowCounts)>,
+) -> AppResult<User> {
+    let (loaded, counts) = loaded.ok_or(AppError::NotFound)?;
     let viewer = ctx.data_unchecked::<Viewer>();
     let profile = privacy::check(viewer, loaded.user, loaded.relation)?;
-    Ok(User::new(Arc::new(profile)))
+    Ok(User::with_counts(Arc::new(profile), counts))
 }

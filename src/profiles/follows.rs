@@ -8,13 +8,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 
-use super::ObjectId;
 use super::model::FollowStatus;
 use super::privacy::{self, VisibleProfile};
+use super::{FollowCounts, ObjectId};
 use crate::db::Db;
 use crate::db::follows::{self as queries, CounterDrift, ListKind, ListPosition};
 use crate::db::pool::transaction;
-use crate::db::profiles as profile_queries;
+use crate::db::profiles::{self as profile_queries, Keys};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::MessageId;
 use crate::identity::Viewer;
@@ -114,8 +114,8 @@ pub async fn change(
 /// One page of a list: the visible users with their cursors, and whether more follow.
 #[derive(Debug, Clone)]
 pub struct Page {
-    /// (cursor, followed at, user), newest first.
-    pub entries: Vec<(String, DateTime<chrono::Utc>, VisibleProfile)>,
+    /// (cursor, followed at, user, the user's counts), newest first.
+    pub entries: Vec<(String, DateTime<chrono::Utc>, VisibleProfile, FollowCounts)>,
     /// Whether there are entries after the last one.
     pub has_next_page: bool,
 }
@@ -158,14 +158,16 @@ pub async fn list(
             .filter_map(|r| ObjectId::parse(&r.user_id))
             .collect();
         let mut users: std::collections::HashMap<ObjectId, _> =
-            profile_queries::find_many(&mut conn, &ids, viewer.user_id())
+            profile_queries::find_many(&mut conn, Keys::Ids(&ids), viewer.user_id())
                 .await?
                 .into_iter()
-                .map(|u| (u.user.id.clone(), u))
+                .map(|(u, counts)| (u.user.id.clone(), (u, counts)))
                 .collect();
         for row in rows {
             position = Some(row.clone());
-            let Some(found) = ObjectId::parse(&row.user_id).and_then(|id| users.remove(&id)) else {
+            let Some((found, counts)) =
+                ObjectId::parse(&row.user_id).and_then(|id| users.remove(&id))
+            else {
                 continue;
             };
             if let Ok(profile) = privacy::check(viewer, found.user, found.relation) {
@@ -175,7 +177,7 @@ pub async fn list(
                         has_next_page: true,
                     });
                 }
-                entries.push((encode_cursor(&row), row.created_at, profile));
+                entries.push((encode_cursor(&row), row.created_at, profile, counts));
             }
         }
         if exhausted {
