@@ -97,7 +97,7 @@ echo "        alternating between rounds; figures are the mean over the rounds"
 echo "reads:  REST    GET /api/v1/users/profile/{id} (the whole profile in the legacy envelope)"
 echo "        GraphQL POST /graphql { user(id) { id name username followersCount followingCount } }"
 echo "        celebrity $CELEBRITY_ID (500,000 followers), ordinary $ORDINARY_ID (5 followers)"
-[ -n "${BENCH_BUSY_WARNING:-}" ] && echo "WARNING: $BENCH_BUSY_WARNING"
+print_warnings
 python3 - "$results" <<'PY'
 import collections, statistics, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]

@@ -148,7 +148,7 @@ echo "         $pg_workers process(es), --disable-query-log, --disable-default-m
 echo "queries: counts  profile-api  { user(id) { id name username followersCount followingCount } }"
 echo "                 PostGraphile { userById(id) { id name username followCounterByUserId { followersCount followingCount } } }"
 echo "         plain   the same without the counts"
-[ -n "${BENCH_BUSY_WARNING:-}" ] && echo "WARNING: $BENCH_BUSY_WARNING"
+print_warnings
 python3 - "$results" <<'PY'
 import collections, statistics, sys
 by = collections.defaultdict(list)

@@ -31,6 +31,7 @@ createdb "$db"
 profile_api "$db" migrate >/dev/null
 
 wait_idle
+started=$(date +%s)
 log "profile-api import (under /usr/bin/time -v)"
 args=(import "$fixture")
 [ -n "$batch" ] && args+=(--batch-size "$batch")
@@ -39,6 +40,7 @@ args=(import "$fixture")
 	cat "$BENCH_TMP/import.err" "$BENCH_TMP/report.txt" >&2
 	die "the import failed"
 }
+build_since "$started" && echo "WARNING: a build ran during the import: its time is skewed" >>"$BENCH_TMP/warnings"
 elapsed=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$BENCH_TMP/time.txt")
 rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_TMP/time.txt")
 cpu=$(sed -n 's/.*Percent of CPU this job got: //p' "$BENCH_TMP/time.txt")
@@ -50,6 +52,7 @@ echo "input:  scripts/gen_import_fixture.py --users $users --follows $follows, $
 for f in "$fixture"/*.jsonl; do
 	echo "        $(basename "$f"): $(wc -l <"$f") lines, $(du -h "$f" | cut -f1)"
 done
+print_warnings
 echo "target: a new, migrated database ($db) on the local PostgreSQL${batch:+, --batch-size $batch}"
 echo
 echo "wall clock:             $elapsed"

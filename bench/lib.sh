@@ -100,23 +100,75 @@ describe_machine() {
 	printf '      so every figure below is what they achieve together, not the server alone.\n'
 }
 
-# Waits until no compiler (cargo, rustc, the linker) is running: a build on a 2-core machine
-# would take half of it from the benchmark. Gives up after BENCH_IDLE_TIMEOUT seconds and goes
-# on with a warning in the output.
+# A build on a 2-core machine takes half of it from the benchmark, and the other engineers of the
+# project build now and then. So: wait_idle waits until no compiler runs; a monitor started by
+# it notes every second in which one ran; and run_idle repeats a measurement that overlapped one.
+
+compilers_running() {
+	ps -eo pid=,comm= | awk '$2 ~ /^(cargo|rustc|cc|cc1|ld|ld.lld|rust-lld|mold|clippy-driver)$/ { printf "%s %s ", $1, $2 }'
+}
+
+# Waits until no compiler has run for 15 s. Gives up after BENCH_IDLE_TIMEOUT seconds and goes on,
+# with a line for the summary in BENCH_TMP/warnings (print_warnings). The first call, which must
+# come from the script itself and not from a $(...) subshell, starts the monitor.
 wait_idle() {
-	local waited=0 busy
-	while busy=$(ps -eo pid=,comm= | awk '$2 ~ /^(cargo|rustc|cc|cc1|ld|ld.lld|rust-lld|mold|clippy-driver)$/ { printf "%s %s ", $1, $2 }') &&
-		[ -n "$busy" ]; do
-		if [ "$waited" -ge "$BENCH_IDLE_TIMEOUT" ]; then
-			log "WARNING: still busy after ${waited}s ($busy); measuring anyway: figures are skewed"
-			BENCH_BUSY_WARNING="measured while a build was running ($busy)"
-			return 0
+	local waited=0 quiet=0 busy
+	if ! [ -f "$BENCH_TMP/busy" ]; then
+		: >"$BENCH_TMP/busy"
+		(while :; do
+			[ -n "$(compilers_running)" ] && date +%s >>"$BENCH_TMP/busy"
+			sleep 1
+		done) &
+		BENCH_PIDS+=("$!")
+	fi
+	while [ "$quiet" -lt 15 ]; do
+		busy=$(compilers_running)
+		if [ -z "$busy" ]; then
+			quiet=$((quiet + 5))
+		else
+			quiet=0
+			if [ "$waited" -ge "$BENCH_IDLE_TIMEOUT" ]; then
+				log "WARNING: still busy after ${waited}s ($busy); measuring anyway: figures are skewed"
+				echo "WARNING: some runs overlapped a build ($busy)" >>"$BENCH_TMP/warnings"
+				return 0
+			fi
+			[ $((waited % 60)) -eq 0 ] && log "waiting for the machine to go idle: $busy"
 		fi
-		[ $((waited % 60)) -eq 0 ] && log "waiting for the machine to go idle: $busy"
-		sleep 10
-		waited=$((waited + 10))
+		sleep 5
+		waited=$((waited + 5))
 	done
-	log "machine idle: $(uptime | sed 's/.*load average/load average/')"
+	[ "$waited" -gt 15 ] && log "machine idle: $(uptime | sed 's/.*load average/load average/')"
+	return 0
+}
+
+# run_idle OUT CMD... — runs CMD with its output in OUT, after waiting for an idle machine; when a
+# compiler ran meanwhile, waits and runs it again (3 tries at most, then keeps the last and says
+# so in the warnings).
+run_idle() {
+	local out=$1 try started
+	shift
+	[ -f "$BENCH_TMP/busy" ] || die "run_idle before wait_idle: the build monitor is not running"
+	for try in 1 2 3; do
+		wait_idle
+		started=$(date +%s)
+		"$@" >"$out" 2>&1 || return 1
+		build_since "$started" || return 0
+		if [ "$try" -lt 3 ]; then
+			log "a build ran during this measurement: measuring again"
+		else
+			log "a build ran during this measurement, the third time: keeping it"
+			echo "WARNING: some runs overlapped a build even after 3 tries" >>"$BENCH_TMP/warnings"
+		fi
+	done
+}
+
+# build_since EPOCH — whether the monitor saw a compiler running since EPOCH (seconds).
+build_since() { awk -v from="$1" '$1 >= from { found = 1 } END { exit !found }' "$BENCH_TMP/busy"; }
+
+# Prints the warnings gathered during the run (overlapping builds), once each.
+print_warnings() {
+	[ -f "$BENCH_TMP/warnings" ] && sort -u "$BENCH_TMP/warnings"
+	return 0
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -125,9 +177,10 @@ wait_idle() {
 # Builds the release binary (unless PROFILE_API_BIN names one) and copies it into BENCH_TMP;
 # sets PROFILE_API.
 prepare_binary() {
-	local source
+	local source origin
 	if [ -n "${PROFILE_API_BIN:-}" ]; then
 		source=$PROFILE_API_BIN
+		origin="PROFILE_API_BIN"
 	else
 		need_tools cargo
 		log "building the release binary (cargo build --release)"
@@ -136,11 +189,12 @@ prepare_binary() {
 		target=$(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps |
 			python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 		source=$target/release/profile-api
+		origin="built from $(git -C "$REPO_DIR" describe --always --dirty 2>/dev/null || echo "an unknown commit")"
 	fi
 	[ -x "$source" ] || die "no profile-api binary at $source"
 	PROFILE_API=$BENCH_TMP/profile-api
 	cp "$source" "$PROFILE_API"
-	log "benchmarking $source (copied to $PROFILE_API), source $(git -C "$REPO_DIR" describe --always --dirty 2>/dev/null || echo unknown)"
+	log "benchmarking $source ($origin), copied to $PROFILE_API"
 }
 
 # Runs a profile-api subcommand against database $1 from a neutral directory (no .env there).
@@ -216,8 +270,8 @@ run_wrk() {
 	local url=$1 seconds=$2 connections=$3 out
 	shift 3
 	out=$BENCH_TMP/wrk.out
-	env "$@" wrk -t "${WRK_THREADS:-1}" -c "$connections" -d "${seconds}s" --timeout 5s \
-		-s "$BENCH_DIR/wrk/bench.lua" "$url" >"$out" 2>&1 || {
+	run_idle "$out" env "$@" wrk -t "${WRK_THREADS:-1}" -c "$connections" -d "${seconds}s" --timeout 5s \
+		-s "$BENCH_DIR/wrk/bench.lua" "$url" || {
 		cat "$out" >&2
 		die "wrk failed"
 	}

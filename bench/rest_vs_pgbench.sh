@@ -37,8 +37,8 @@ wait_idle
 for c in $connections; do
 	for script in users_by_pk profile_read; do
 		out=$BENCH_TMP/pgbench.out
-		pgbench -n -M prepared -j 1 -c "$c" -T "$duration" -f "$BENCH_DIR/pgbench/$script.sql" \
-			"$CELEBRITY_DB" >"$out" 2>&1 || {
+		run_idle "$out" pgbench -n -M prepared -j 1 -c "$c" -T "$duration" \
+			-f "$BENCH_DIR/pgbench/$script.sql" "$CELEBRITY_DB" || {
 			cat "$out" >&2
 			die "pgbench failed"
 		}
@@ -72,7 +72,7 @@ echo "         pk   = SELECT * FROM users WHERE id = ...  (bench/pgbench/users_b
 echo "         stmt = the REST read's own statement, 5 tables joined (bench/pgbench/profile_read.sql)"
 echo "REST:    wrk -t 1 -c N -d ${duration}s, GET /api/v1/users/profile/{random id} (after a 3 s warm-up),"
 echo "         profile-api serve with DB_POOL_SIZE=P, RUST_LOG=warn"
-[ -n "${BENCH_BUSY_WARNING:-}" ] && echo "WARNING: $BENCH_BUSY_WARNING"
+print_warnings
 python3 - "$results" <<'PY'
 import collections, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
