@@ -120,6 +120,12 @@ wait_idle() {
 			sleep 1
 		done) &
 		BENCH_PIDS+=("$!")
+		BENCH_MONITOR_SINCE=$(date +%s)
+	fi
+	# Quiet for 15 s already, by the monitor's record: no need to wait for it again.
+	if [ $(($(date +%s) - ${BENCH_MONITOR_SINCE:-0})) -ge 15 ] && [ -z "$(compilers_running)" ] &&
+		! build_since $(($(date +%s) - 15)); then
+		return 0
 	fi
 	while [ "$quiet" -lt 15 ]; do
 		busy=$(compilers_running)
