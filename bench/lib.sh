@@ -239,12 +239,14 @@ wait_http() {
 	return 1
 }
 
-# start_server DB POOL_SIZE — starts `profile-api serve` on a free loopback port; sets SERVER_PID
-# and SERVER_URL. Logs (warnings and errors only) go to BENCH_TMP/server-PORT.log.
+# start_server DB POOL_SIZE [URL_QUERY] — starts `profile-api serve` on a free loopback port; sets
+# SERVER_PID, SERVER_URL and SERVER_LOG (warnings and errors only). URL_QUERY is appended to the
+# database URL after a '?' (e.g. options=-c%20name%3Dvalue to change a session setting).
 start_server() {
-	local db=$1 pool=$2 port
+	local db=$1 pool=$2 url port
+	url=$(db_url "$db")${3:+?$3}
 	port=$(free_port)
-	(cd "$BENCH_TMP" && exec env DATABASE_URL="$(db_url "$db")" BIND_ADDR="127.0.0.1:$port" \
+	(cd "$BENCH_TMP" && exec env DATABASE_URL="$url" BIND_ADDR="127.0.0.1:$port" \
 		DATA_DIR="$BENCH_TMP/data" JWT_SECRET="$BENCH_JWT_SECRET" LOG_FORMAT=json RUST_LOG=warn \
 		DB_POOL_SIZE="$pool" RATE_LIMIT_PER_SECOND=0 "$PROFILE_API" serve \
 		>"$BENCH_TMP/server-$port.log" 2>&1) &
@@ -258,11 +260,14 @@ start_server() {
 	SERVER_LOG=$BENCH_TMP/server-$port.log
 }
 
+# stop_server [PID LOG] — stops the server (the last one started by default) and shows what it
+# logged, if anything (warnings and errors: RUST_LOG=warn).
 stop_server() {
-	stop_pid "$SERVER_PID"
-	if grep -q '"level":"\(ERROR\|WARN\)"' "$SERVER_LOG" 2>/dev/null; then
+	local pid=${1:-$SERVER_PID} server_log=${2:-$SERVER_LOG}
+	stop_pid "$pid"
+	if grep -q '"level":"\(ERROR\|WARN\)"' "$server_log" 2>/dev/null; then
 		log "the server logged warnings or errors (first 5):"
-		grep '"level":"\(ERROR\|WARN\)"' "$SERVER_LOG" | head -5 >&2
+		grep '"level":"\(ERROR\|WARN\)"' "$server_log" | head -5 >&2
 	fi
 }
 
