@@ -7,11 +7,11 @@
 # all with ids drawn uniformly from the same 100,000 users, at each client count and (for REST)
 # each DB_POOL_SIZE, and prints the throughputs and the ratio REST / pgbench.
 #
-#   bench/rest_vs_pgbench.sh [--rebuild] [--duration S] [--connections "8 32 64"] [--pools "4 8 16 32"]
+#   bench/rest_vs_pgbench.sh [--rebuild] [--duration S] [--connections "4 8 32 64"] [--pools "4 8 16 32"]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-rebuild= duration=10 connections="8 32 64" pools="4 8 16 32"
+rebuild= duration=10 connections="4 8 32 64" pools="4 8 16 32"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rebuild) rebuild=1 ;;
@@ -106,6 +106,11 @@ for c in clients:
 print()
 print(f"best REST setting here: DB_POOL_SIZE={p} with {c} connections: {rps:.0f} req/s "
       f"(mean {mean:.2f} ms, p99 {p99:.2f} ms)")
+for kind, label in [("pgbench-users_by_pk", "pk"), ("pgbench-profile_read", "stmt")]:
+    c_best = max((c for k, c in pg if k == kind), key=lambda c: pg[(kind, c)][0])
+    tps = pg[(kind, c_best)][0]
+    print(f"best pgbench {label}: {tps:.0f} tps with {c_best} clients; best REST / best pgbench {label}: "
+          f"{rps / tps:.2f}")
 if any(v[3] for v in rest.values()):
     print("WARNING: '!' marks runs with failed requests (errors or non-2xx answers)")
 PY
