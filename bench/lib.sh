@@ -96,8 +96,8 @@ describe_machine() {
 		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
 		"$(free -h | awk '/^Mem:/ {print $2}')" \
 		"$(psql -X -Atc 'select version()' postgres | cut -d, -f1)"
-	printf 'note: %s all share these %s cores,\n' "${1:-the load generator, the server under test and PostgreSQL}" "$(nproc)"
-	printf '      so every figure below is what they achieve together, not the server alone.\n'
+	printf 'note: %s share these %s cores,\n' "${1:-the load generator, the server under test and PostgreSQL all}" "$(nproc)"
+	printf '      so every figure below is what they achieve together, not any one of them alone.\n'
 }
 
 # A build on a 2-core machine takes half of it from the benchmark, and the other engineers of the
