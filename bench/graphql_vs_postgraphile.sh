@@ -76,17 +76,14 @@ start_postgraphile() {
 	NODE_ENV=production setsid node "$pg_dir/node_modules/postgraphile/cli.js" "${args[@]}" \
 		>"$BENCH_TMP/postgraphile.log" 2>&1 &
 	PG_PID=$!
-	BENCH_PIDS+=("$PG_PID")
+	BENCH_PIDS+=("-$PG_PID")
 	PG_URL=http://127.0.0.1:$port
 	if ! wait_graphql "$PG_URL/graphql" 60; then
 		cat "$BENCH_TMP/postgraphile.log" >&2
 		die "PostGraphile did not start"
 	fi
 }
-stop_postgraphile() {
-	kill -TERM -- "-$PG_PID" 2>/dev/null || true
-	stop_pid "$PG_PID"
-}
+stop_postgraphile() { stop_pid "-$PG_PID"; }
 
 q_api='{ user(id: \"__ID__\") { id name username followersCount followingCount } }'
 q_pg='{ userById(id: \"__ID__\") { id name username followCounterByUserId { followersCount followingCount } } }'

@@ -44,16 +44,17 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Stops one process we started: SIGTERM, up to 15 s for a graceful exit, then SIGKILL.
+# Stops one process we started: SIGTERM, up to 15 s for a graceful exit, then SIGKILL. A negative
+# id is a process group that we started with setsid (the leader's id, negated): the whole group.
 stop_pid() {
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
+	local target=$1 pid=${1#-} i
+	kill -0 -- "$target" 2>/dev/null || return 0
+	kill -TERM -- "$target" 2>/dev/null || return 0
 	for i in $(seq 1 150); do
-		kill -0 "$pid" 2>/dev/null || break
+		kill -0 -- "$target" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null || true
+	kill -KILL -- "$target" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
 
