@@ -1,6 +1,6 @@
 -- The data set of bench/celebrity.sh, written straight into a freshly migrated database
--- (`profile-api migrate` first): set-based INSERT ... SELECT generate_series statements, which
--- load it in well under a minute where the import of the same rows as JSON lines takes several.
+-- (`profile-api migrate` first): set-based INSERT ... SELECT generate_series statements, with no
+-- files to write or parse (under two minutes on a 2-core machine, VACUUM ANALYZE included).
 -- The follow counters are not written here: the triggers of the follow_counters migration keep
 -- them, as they do for every other writer, and `profile-api recount` checks them afterwards.
 --
