@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# profile-api's GraphQL against a generic GraphQL-over-PostgreSQL server, PostGraphile v4 (npm,
+# pinned in bench/postgraphile/package-lock.json), on the same machine and the same database (the
+# celebrity data set, built if missing), under the same wrk settings, a random user per request.
+#
+#   bench/graphql_vs_postgraphile.sh [--rebuild] [--duration S] [--rounds N] [--connections N]
+#                                    [--pool N] [--postgraphile-pool N] [--postgraphile-workers N]
+#
+# Defaults: profile-api with its default pool of 16 (its tokio runtime uses both cores);
+# PostGraphile with 2 cluster workers (node runs JavaScript on one core per process) of 8
+# connections each, so both hold 16 connections: the best PostGraphile setting found here.
+#
+# The compared operations (both anonymous, both a user by primary key):
+#   profile-api   { user(id: $id) { id name username followersCount followingCount } }
+#   PostGraphile  { userById(id: $id) { id name username
+#                     followCounterByUserId { followersCount followingCount } } }
+# and the same two without the counts. See bench/README.md for how far they are equivalent.
+#
+# A third contender, "profile-api generic", is the same binary whose database sessions use
+# plan_cache_mode=force_generic_plan (set through the DATABASE_URL's options, no code change):
+# a what-if for the planning cost that bench/README.md describes.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+rebuild= duration=10 rounds=2 connections=8 pool=16 pg_pool=8 pg_workers=2
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rebuild) rebuild=1 ;;
+	--duration) duration=$2 && shift ;;
+	--rounds) rounds=$2 && shift ;;
+	--connections) connections=$2 && shift ;;
+	--pool) pool=$2 && shift ;;
+	--postgraphile-pool) pg_pool=$2 && shift ;;
+	--postgraphile-workers) pg_workers=$2 && shift ;;
+	*) die "unknown argument $1 (see the top of $0)" ;;
+	esac
+	shift
+done
+
+need_tools wrk node npm psql createdb dropdb curl python3
+prepare_binary
+ensure_celebrity_db "$rebuild"
+ids=$BENCH_TMP/ids.txt
+sql "$CELEBRITY_DB" -c "select id from users where id like 'ab%' order by id" >"$ids"
+
+# PostGraphile from the lock file, into bench/postgraphile/node_modules (not committed).
+pg_dir=$BENCH_DIR/postgraphile
+if ! [ -x "$pg_dir/node_modules/.bin/postgraphile" ] ||
+	! cmp -s "$pg_dir/package-lock.json" "$pg_dir/node_modules/.package-lock.json.bench"; then
+	log "installing PostGraphile (npm ci in $pg_dir)"
+	(cd "$pg_dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed"
+	cp "$pg_dir/package-lock.json" "$pg_dir/node_modules/.package-lock.json.bench"
+fi
+pg_version=$(node -p "require('$pg_dir/node_modules/postgraphile/package.json').version")
+
+# wait_graphql URL SECONDS — until URL answers a trivial GraphQL POST.
+wait_graphql() {
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		curl -fsS -o /dev/null "$1" -H 'Content-Type: application/json' --data '{"query":"{ __typename }"}' 2>/dev/null &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# PostGraphile runs in a process group of its own (setsid), so that stopping it also stops the
+# cluster workers it forks with --cluster-workers.
+start_postgraphile() {
+	local port args
+	port=$(free_port)
+	args=(-c "$(db_url "$CELEBRITY_DB")" -n 127.0.0.1 -p "$port" -s public
+		--disable-graphiql --disable-query-log --disable-default-mutations --no-ignore-rbac
+		--max-pool-size "$pg_pool")
+	[ "$pg_workers" -gt 1 ] && args+=(--cluster-workers "$pg_workers")
+	NODE_ENV=production setsid node "$pg_dir/node_modules/postgraphile/cli.js" "${args[@]}" \
+		>"$BENCH_TMP/postgraphile.log" 2>&1 &
+	PG_PID=$!
+	BENCH_PIDS+=("-$PG_PID")
+	PG_URL=http://127.0.0.1:$port
+	if ! wait_graphql "$PG_URL/graphql" 60; then
+		cat "$BENCH_TMP/postgraphile.log" >&2
+		die "PostGraphile did not start"
+	fi
+}
+stop_postgraphile() { stop_pid "-$PG_PID"; }
+
+q_api='{ user(id: \"__ID__\") { id name username followersCount followingCount } }'
+q_pg='{ userById(id: \"__ID__\") { id name username followCounterByUserId { followersCount followingCount } } }'
+q_api_plain='{ user(id: \"__ID__\") { id name username } }'
+q_pg_plain='{ userById(id: \"__ID__\") { id name username } }'
+
+wait_idle
+start_server "$CELEBRITY_DB" "$pool" 'options=-c%20plan_cache_mode%3Dforce_generic_plan'
+GENERIC_URL=$SERVER_URL GENERIC_PID=$SERVER_PID GENERIC_LOG=$SERVER_LOG
+start_server "$CELEBRITY_DB" "$pool"
+start_postgraphile
+log "profile-api on $SERVER_URL (pool $pool), the generic-plan what-if on $GENERIC_URL,"
+log "PostGraphile $pg_version on $PG_URL (pool $pg_pool, workers $pg_workers)"
+
+# Both answer the same values for the same user (checked on the celebrity and an ordinary user).
+for id in "$CELEBRITY_ID" "$ORDINARY_ID"; do
+	a=$(curl -fsS "$SERVER_URL/graphql" -H 'Content-Type: application/json' --data "{\"query\":\"${q_api//__ID__/$id}\"}")
+	b=$(curl -fsS "$PG_URL/graphql" -H 'Content-Type: application/json' --data "{\"query\":\"${q_pg//__ID__/$id}\"}")
+	python3 - "$a" "$b" <<'PY'
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert "errors" not in a and "errors" not in b, (a, b)
+u, v = a["data"]["user"], b["data"]["userById"]
+c = v.pop("followCounterByUserId")
+v.update(c)
+assert u == v, (u, v)
+print(f"same answer from both for {u['id']}: {json.dumps(u)}")
+PY
+done
+
+results=$BENCH_TMP/results.tsv
+: >"$results"
+measure() { # measure ROUND NAME URL QUERY SECONDS
+	local line
+	line=$(run_wrk "$3" "$5" "$connections" BENCH_IDS_FILE="$ids" BENCH_PATH=/graphql BENCH_METHOD=POST \
+		"BENCH_BODY={\"query\":\"$4\"}")
+	[ "$1" = warmup ] && return 0
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(field rps "$line")" "$(field p50_us "$line")" \
+		"$(field p99_us "$line")" "$(field mean_us "$line")" "$(($(field errors "$line") + $(field non2xx "$line")))" >>"$results"
+	log "round $1 $2: $(field rps "$line") req/s, p50 $(field p50_us "$line") us, p99 $(field p99_us "$line") us"
+}
+log "warm-up: 5 s each"
+measure warmup - "$SERVER_URL" "$q_api" 5
+measure warmup - "$GENERIC_URL" "$q_api" 5
+measure warmup - "$PG_URL" "$q_pg" 5
+for round in $(seq 1 "$rounds"); do
+	if [ $((round % 2)) -eq 1 ]; then order="api pg generic"; else order="generic pg api"; fi
+	for kind in counts plain; do
+		for who in $order; do
+			case $who-$kind in
+			api-counts) measure "$round" "profile-api counts" "$SERVER_URL" "$q_api" "$duration" ;;
+			generic-counts) measure "$round" "profile-api generic counts" "$GENERIC_URL" "$q_api" "$duration" ;;
+			pg-counts) measure "$round" "PostGraphile counts" "$PG_URL" "$q_pg" "$duration" ;;
+			api-plain) measure "$round" "profile-api plain" "$SERVER_URL" "$q_api_plain" "$duration" ;;
+			generic-plain) measure "$round" "profile-api generic plain" "$GENERIC_URL" "$q_api_plain" "$duration" ;;
+			pg-plain) measure "$round" "PostGraphile plain" "$PG_URL" "$q_pg_plain" "$duration" ;;
+			esac
+		done
+	done
+done
+stop_postgraphile
+stop_server
+stop_server "$GENERIC_PID" "$GENERIC_LOG"
+
+echo
+echo "=== GraphQL: profile-api vs PostGraphile, $(date -u '+%Y-%m-%d %H:%M UTC') ==="
+describe_machine
+echo "data:   $CELEBRITY_DB; each request reads one of its 100,000 ordinary users, drawn uniformly"
+echo "load:   wrk, 1 thread, $connections connections, ${duration}s per run after a 5 s warm-up; $rounds rounds,"
+echo "        the two servers' order alternating; figures are the mean over the rounds"
+echo "servers: profile-api serve (DB_POOL_SIZE=$pool, RUST_LOG=warn);"
+echo "         PostGraphile $pg_version on node $(node --version) (NODE_ENV=production, --max-pool-size $pg_pool,"
+echo "         $pg_workers process(es), --disable-query-log, --disable-default-mutations, no GraphiQL)"
+echo "queries: counts  profile-api  { user(id) { id name username followersCount followingCount } }"
+echo "                 PostGraphile { userById(id) { id name username followCounterByUserId { followersCount followingCount } } }"
+echo "         plain   the same without the counts"
+echo "generic: profile-api with plan_cache_mode=force_generic_plan on its sessions (a what-if, see the README)"
+print_warnings
+python3 - "$results" <<'PY'
+import collections, statistics, sys
+by = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    _, name, rps, p50, p99, mean, errors = line.rstrip("\n").split("\t")
+    by[name].append((float(rps), int(p50), int(p99), float(mean), int(errors)))
+m = lambda name, i: statistics.mean(r[i] for r in by[name])
+print()
+print(f"{'server, query':<27} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}   per round (req/s)")
+for name in ["profile-api counts", "profile-api generic counts", "PostGraphile counts",
+             "profile-api plain", "profile-api generic plain", "PostGraphile plain"]:
+    print(f"{name:<27} {m(name, 0):>8.0f} {m(name, 1) / 1000:>8.3f} {m(name, 2) / 1000:>8.3f} "
+          f"{sum(r[4] for r in by[name]):>7}   " + " ".join(f"{r[0]:.0f}" for r in by[name]))
+print()
+for kind in ["counts", "plain"]:
+    for a in [f"profile-api {kind}", f"profile-api generic {kind}"]:
+        b = f"PostGraphile {kind}"
+        print(f"{a.rsplit(' ', 1)[0]} / PostGraphile, {kind}: throughput {m(a, 0) / m(b, 0):.2f}, "
+              f"p50 latency {m(a, 1) / m(b, 1):.2f}")
+PY
