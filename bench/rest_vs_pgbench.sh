@@ -69,7 +69,7 @@ describe_machine
 echo "data:    $CELEBRITY_DB; every request reads one of its 100,000 ordinary users, drawn uniformly"
 echo "pgbench: -M prepared -j 1 -c N -T ${duration}s"
 echo "         pk   = SELECT * FROM users WHERE id = ...  (bench/pgbench/users_by_pk.sql)"
-echo "         stmt = the REST read's own statement, 5 tables joined (bench/pgbench/profile_read.sql)"
+echo "         stmt = the REST read's own statement, 3 tables joined (bench/pgbench/profile_read.sql)"
 echo "REST:    wrk -t 1 -c N -d ${duration}s, GET /api/v1/users/profile/{random id} (after a 3 s warm-up),"
 echo "         profile-api serve with DB_POOL_SIZE=P, RUST_LOG=warn"
 print_warnings
