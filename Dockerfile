@@ -5,6 +5,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
     && cargo build --release --locked && rm -rf src
+COPY build.rs ./
 COPY src src
 COPY migrations migrations
 COPY locales locales

@@ -138,26 +138,57 @@ async fn template() -> &'static str {
 
 /// Creates and migrates the template `name` unless it exists; concurrent test processes wait
 /// for the first one on an advisory lock.
+///
+/// The template is built under a temporary name and renamed when its migrations are done, so
+/// a run killed half-way never leaves a template that looks ready but lacks migrations (its
+/// clones would then fail in ways that point nowhere near the cause).
 async fn ensure_template(name: &str) {
     let mut conn = admin().await;
     conn.batch_execute("SELECT pg_advisory_lock(4242424242)")
         .await
         .expect("lock");
+    if database_exists(&mut conn, name).await && !template_is_current(name).await {
+        conn.batch_execute(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+            .await
+            .expect("drop an outdated template");
+    }
     if !database_exists(&mut conn, name).await {
         sweep(&mut conn).await;
-        conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        let building = format!("{name}_building");
+        conn.batch_execute(&format!("CREATE DATABASE \"{building}\""))
             .await
             .expect("create template");
-        let created = chrono::Utc::now().timestamp();
-        conn.batch_execute(&format!("COMMENT ON DATABASE \"{name}\" IS '{created}'"))
-            .await
-            .expect("date the template");
-        let url = SecretString::from(url_for(&server().await.admin_url, name));
+        let url = SecretString::from(url_for(&server().await.admin_url, &building));
         migrations::run(&url).await.expect("migrate the template");
+        rename_when_idle(&mut conn, &building, name).await;
     }
     conn.batch_execute("SELECT pg_advisory_unlock(4242424242)")
         .await
         .expect("unlock");
+}
+
+/// Whether the template holds every migration of this build (a template named after the
+/// migration files but made by a binary built before one of them was added would not).
+async fn template_is_current(name: &str) -> bool {
+    let url = SecretString::from(url_for(&server().await.admin_url, name));
+    migrations::pending(&url)
+        .await
+        .is_ok_and(|pending| pending.is_empty())
+}
+
+/// Renames a database once the server has let go of its last session (a closed connection's
+/// backend may linger for a moment after the client is gone).
+async fn rename_when_idle(conn: &mut AsyncPgConnection, from: &str, to: &str) {
+    let rename = format!("ALTER DATABASE \"{from}\" RENAME TO \"{to}\"");
+    for _ in 0..100 {
+        if conn.batch_execute(&rename).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    conn.batch_execute(&rename)
+        .await
+        .expect("rename the migrated template");
 }
 
 /// Drops test databases older than an hour (left by crashed runs) and outdated templates.
@@ -210,9 +241,22 @@ impl TestDatabase {
         );
         let mut conn = admin().await;
         let clone = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
-        if conn.batch_execute(&clone).await.is_err() {
-            // Another checkout's test run may have swept the template: make it again, once.
-            ensure_template(template).await;
+        let mut cloned = false;
+        for _ in 0..100 {
+            if conn.batch_execute(&clone).await.is_ok() {
+                cloned = true;
+                break;
+            }
+            if database_exists(&mut conn, template).await {
+                // A session on the template (the check that it is current, or another
+                // process cloning it) is still closing: PostgreSQL refuses to copy it until then.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            } else {
+                // Another checkout's test run swept the template: make it again.
+                ensure_template(template).await;
+            }
+        }
+        if !cloned {
             conn.batch_execute(&clone)
                 .await
                 .expect("clone the template");

@@ -269,16 +269,31 @@ async fn spawn_server(extra_env: &[(&str, &str)]) -> Server {
     for (k, v) in extra_env {
         command.env(k, v);
     }
-    let child = command.spawn().expect("spawn profile-api");
-    for _ in 0..100 {
+    let mut child = command.spawn().expect("spawn profile-api");
+    // A loaded CI machine may take a while to start a debug binary: wait up to 30 s, and say
+    // why when the server exits instead of listening.
+    let mut listening = false;
+    for _ in 0..600 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
+            listening = true;
             break;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            let output = child.wait_with_output().await.expect("output");
+            panic!(
+                "profile-api serve exited before listening:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(
+        listening,
+        "profile-api serve did not listen on port {port} within 30 s"
+    );
     Server {
         child,
         port,
