@@ -81,6 +81,7 @@ The same data is served by GraphQL at `/graphql` (GraphiQL in a browser).";
             ProfileForbidden,
             NotFound,
             MethodNotAllowed,
+            TooManyRequests,
             InternalError,
             Unavailable
         )
@@ -667,6 +668,13 @@ responses! {
         "An unexpected failure; nothing internal is sent (the request id finds it in the logs).",
         &[("internal", "An internal error", AppError::internal(anyhow::anyhow!("example")))],
         no_headers,
+    );
+    /// 429: the client is over its rate limit.
+    TooManyRequests => failure_response(
+        "The client (a token's user, else the address) sent more than the server's rate limit \
+         allows (`RATE_LIMIT_PER_SECOND`, off by default).",
+        &[("rate", "Over the rate limit", AppError::TooManyRequests)],
+        retry_after,
     );
     /// 503: the database is unreachable or busy.
     Unavailable => failure_response(

@@ -43,6 +43,7 @@ use crate::state::AppState;
         (status = 403, response = openapi::ProfileForbidden),
         (status = 404, response = openapi::NotFound),
         (status = 405, response = openapi::MethodNotAllowed),
+        (status = 429, response = openapi::TooManyRequests),
         (status = 500, response = openapi::InternalError),
         (status = 503, response = openapi::Unavailable),
     )
@@ -82,6 +83,7 @@ pub async fn by_id(
         (status = 403, response = openapi::ProfileForbidden),
         (status = 404, response = openapi::NotFound),
         (status = 405, response = openapi::MethodNotAllowed),
+        (status = 429, response = openapi::TooManyRequests),
         (status = 500, response = openapi::InternalError),
         (status = 503, response = openapi::Unavailable),
     )

@@ -51,6 +51,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
         (status = 412, response = inline(openapi::PreconditionFailed)),
         (status = 413, response = inline(openapi::PayloadTooLarge)),
         (status = 415, response = inline(openapi::UnsupportedMediaType)),
+        (status = 429, response = openapi::TooManyRequests),
         (status = 500, response = openapi::InternalError),
         (status = 503, response = openapi::Unavailable),
     )
