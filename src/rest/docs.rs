@@ -41,7 +41,10 @@ static PAGE: Page = Page::new(
 /// are not judged, while errors still leave as the envelope.
 pub fn routes() -> Router<AppState> {
     let router = Router::new()
-        .route("/api/openapi.json", get(openapi_json))
+        .route(
+            "/api/openapi.json",
+            get(openapi_json).layer(assets::compression()),
+        )
         .route("/api/docs", get(|| async { PAGE.response() }));
     PAGE.asset_routes(router)
         .layer(middleware::from_fn(envelope::error_envelope_layer))

@@ -224,6 +224,20 @@ async fn pages_are_strict_and_serve_every_asset_they_reference() {
             };
             assert_eq!(asset.header("content-type"), expected, "{url}");
             assert!(!asset.text.is_empty(), "{url}");
+            assert_eq!(
+                asset.header("content-encoding"),
+                "",
+                "{url}: asked for nothing"
+            );
+            let gzipped = app.get(&url).header("accept-encoding", "gzip").send().await;
+            assert_eq!(gzipped.header("content-encoding"), "gzip", "{url}");
+            let mut unzipped = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(gzipped.bytes.as_slice()),
+                &mut unzipped,
+            )
+            .expect("gzip");
+            assert_eq!(unzipped, asset.bytes, "{url}");
             if url.contains("?v=") {
                 assert_eq!(
                     asset.header("cache-control"),

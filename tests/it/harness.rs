@@ -627,6 +627,7 @@ impl TestRequest<'_> {
                 status,
                 headers,
                 text: String::from_utf8_lossy(&bytes).into_owned(),
+                bytes: bytes.to_vec(),
             }
         }
     }
@@ -641,6 +642,8 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     /// Body as text.
     pub text: String,
+    /// Body as sent.
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
