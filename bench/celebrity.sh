@@ -10,7 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-rebuild= duration=10 warmup=3 rounds=2 connections=8 pool=16
+rebuild= duration=10 warmup=3 rounds=2 connections=8 pool=$DEFAULT_POOL
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rebuild) rebuild=1 ;;

@@ -6,23 +6,19 @@
 #   bench/graphql_vs_postgraphile.sh [--rebuild] [--duration S] [--rounds N] [--connections N]
 #                                    [--pool N] [--postgraphile-pool N] [--postgraphile-workers N]
 #
-# Defaults: profile-api with its default pool of 16 (its tokio runtime uses both cores);
-# PostGraphile with 2 cluster workers (node runs JavaScript on one core per process) of 8
-# connections each, so both hold 16 connections: the best PostGraphile setting found here.
+# Defaults: profile-api with its default pool (twice the cores: 4 here; its tokio runtime uses
+# both cores); PostGraphile with 2 cluster workers (node runs JavaScript on one core per process)
+# of 8 connections each: the best PostGraphile setting found here.
 #
 # The compared operations (both anonymous, both a user by primary key):
 #   profile-api   { user(id: $id) { id name username followersCount followingCount } }
 #   PostGraphile  { userById(id: $id) { id name username
 #                     followCounterByUserId { followersCount followingCount } } }
 # and the same two without the counts. See bench/README.md for how far they are equivalent.
-#
-# A third contender, "profile-api generic", is the same binary whose database sessions use
-# plan_cache_mode=force_generic_plan (set through the DATABASE_URL's options, no code change):
-# a what-if for the planning cost that bench/README.md describes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-rebuild= duration=10 rounds=2 connections=8 pool=16 pg_pool=8 pg_workers=2
+rebuild= duration=10 rounds=2 connections=8 pool=$DEFAULT_POOL pg_pool=8 pg_workers=2
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rebuild) rebuild=1 ;;
@@ -91,11 +87,9 @@ q_api_plain='{ user(id: \"__ID__\") { id name username } }'
 q_pg_plain='{ userById(id: \"__ID__\") { id name username } }'
 
 wait_idle
-start_server "$CELEBRITY_DB" "$pool" 'options=-c%20plan_cache_mode%3Dforce_generic_plan'
-GENERIC_URL=$SERVER_URL GENERIC_PID=$SERVER_PID GENERIC_LOG=$SERVER_LOG
 start_server "$CELEBRITY_DB" "$pool"
 start_postgraphile
-log "profile-api on $SERVER_URL (pool $pool), the generic-plan what-if on $GENERIC_URL,"
+log "profile-api on $SERVER_URL (pool $pool),"
 log "PostGraphile $pg_version on $PG_URL (pool $pg_pool, workers $pg_workers)"
 
 # Both answer the same values for the same user (checked on the celebrity and an ordinary user).
@@ -127,18 +121,15 @@ measure() { # measure ROUND NAME URL QUERY SECONDS
 }
 log "warm-up: 5 s each"
 measure warmup - "$SERVER_URL" "$q_api" 5
-measure warmup - "$GENERIC_URL" "$q_api" 5
 measure warmup - "$PG_URL" "$q_pg" 5
 for round in $(seq 1 "$rounds"); do
-	if [ $((round % 2)) -eq 1 ]; then order="api pg generic"; else order="generic pg api"; fi
+	if [ $((round % 2)) -eq 1 ]; then order="api pg"; else order="pg api"; fi
 	for kind in counts plain; do
 		for who in $order; do
 			case $who-$kind in
 			api-counts) measure "$round" "profile-api counts" "$SERVER_URL" "$q_api" "$duration" ;;
-			generic-counts) measure "$round" "profile-api generic counts" "$GENERIC_URL" "$q_api" "$duration" ;;
 			pg-counts) measure "$round" "PostGraphile counts" "$PG_URL" "$q_pg" "$duration" ;;
 			api-plain) measure "$round" "profile-api plain" "$SERVER_URL" "$q_api_plain" "$duration" ;;
-			generic-plain) measure "$round" "profile-api generic plain" "$GENERIC_URL" "$q_api_plain" "$duration" ;;
 			pg-plain) measure "$round" "PostGraphile plain" "$PG_URL" "$q_pg_plain" "$duration" ;;
 			esac
 		done
@@ -146,7 +137,6 @@ for round in $(seq 1 "$rounds"); do
 done
 stop_postgraphile
 stop_server
-stop_server "$GENERIC_PID" "$GENERIC_LOG"
 
 echo
 echo "=== GraphQL: profile-api vs PostGraphile, $(date -u '+%Y-%m-%d %H:%M UTC') ==="
@@ -160,7 +150,6 @@ echo "         $pg_workers process(es), --disable-query-log, --disable-default-m
 echo "queries: counts  profile-api  { user(id) { id name username followersCount followingCount } }"
 echo "                 PostGraphile { userById(id) { id name username followCounterByUserId { followersCount followingCount } } }"
 echo "         plain   the same without the counts"
-echo "generic: profile-api with plan_cache_mode=force_generic_plan on its sessions (a what-if, see the README)"
 print_warnings
 python3 - "$results" <<'PY'
 import collections, statistics, sys
@@ -171,14 +160,12 @@ for line in open(sys.argv[1]):
 m = lambda name, i: statistics.mean(r[i] for r in by[name])
 print()
 print(f"{'server, query':<27} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}   per round (req/s)")
-for name in ["profile-api counts", "profile-api generic counts", "PostGraphile counts",
-             "profile-api plain", "profile-api generic plain", "PostGraphile plain"]:
+for name in ["profile-api counts", "PostGraphile counts", "profile-api plain", "PostGraphile plain"]:
     print(f"{name:<27} {m(name, 0):>8.0f} {m(name, 1) / 1000:>8.3f} {m(name, 2) / 1000:>8.3f} "
           f"{sum(r[4] for r in by[name]):>7}   " + " ".join(f"{r[0]:.0f}" for r in by[name]))
 print()
 for kind in ["counts", "plain"]:
-    for a in [f"profile-api {kind}", f"profile-api generic {kind}"]:
-        b = f"PostGraphile {kind}"
-        print(f"{a.rsplit(' ', 1)[0]} / PostGraphile, {kind}: throughput {m(a, 0) / m(b, 0):.2f}, "
-              f"p50 latency {m(a, 1) / m(b, 1):.2f}")
+    a, b = f"profile-api {kind}", f"PostGraphile {kind}"
+    print(f"profile-api / PostGraphile, {kind}: throughput {m(a, 0) / m(b, 0):.2f}, "
+          f"p50 latency {m(a, 1) / m(b, 1):.2f}")
 PY

@@ -18,6 +18,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$BENCH_DIR")
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 BENCH_IDLE_TIMEOUT=${BENCH_IDLE_TIMEOUT:-1800}
+# The server's own default pool size (src/config.rs): twice the cores, at least 4.
+DEFAULT_POOL=$(($(nproc) * 2 > 4 ? $(nproc) * 2 : 4))
 # 32+ bytes; the benchmarks only read anonymously, the server just needs one.
 BENCH_JWT_SECRET=bench-secret-bench-secret-bench-secret-0123456789
 
