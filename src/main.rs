@@ -6,6 +6,12 @@ use clap::Parser as _;
 use profile_api::config::{Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system allocator: a request allocates and frees many small buffers
+/// across threads, where glibc's malloc took about an eighth of the server's CPU under load
+/// (`bench/README.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is worth saying.
     if let Err(e) = dotenvy::dotenv()
