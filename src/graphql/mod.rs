@@ -173,7 +173,22 @@ async fn execute(
     response
         .errors
         .sort_by_key(|e| e.locations.first().map(|l| (l.line, l.column)));
+    for error in &mut response.errors {
+        with_default_code(error);
+    }
     GraphQLResponse::from(response).into_response()
+}
+
+/// Gives `extensions.code` to an error the library raised itself. Ours all carry one; the
+/// library's — a syntax error, an unknown field or operation, a query over the depth or
+/// complexity limit, an argument of the wrong type — are all about the document the client
+/// sent, hence `BAD_USER_INPUT`. Their messages stay the library's precise English, written for
+/// the developer of the query.
+fn with_default_code(error: &mut async_graphql::ServerError) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", error::code_of(crate::error::ErrorKind::BadRequest));
+    }
 }
 
 /// An error about the request as a whole (bad headers, bad token): no operation ran.

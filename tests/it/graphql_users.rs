@@ -399,3 +399,62 @@ async fn malformed_requests_get_graphql_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_librarys_own_errors_carry_a_code_too() {
+    let app = TestApp::new().await;
+    // Five levels of followers: 17 deep, over the default limit of 15.
+    let deep = format!(
+        "{{ viewer {}{{ id }}{} }}",
+        "{ followers(first: 1) { edges { node ".repeat(5),
+        " } } }".repeat(5)
+    );
+    for (query, operation, message) in [
+        ("{ user(", None, "expected name"),
+        (
+            r#"{ user(id: "x") { nope } }"#,
+            None,
+            r#"Unknown field "nope""#,
+        ),
+        (
+            r#"{ user(id: "x") { id } }"#,
+            Some("Missing"),
+            r#"Unknown operation named "Missing""#,
+        ),
+        (
+            "{ users(ids: {a: 1}) { id } }",
+            None,
+            "Invalid value for argument",
+        ),
+        (deep.as_str(), None, "nested too deep"),
+    ] {
+        let mut body = json!({ "query": query });
+        if let Some(operation) = operation {
+            body["operationName"] = json!(operation);
+        }
+        let response = app
+            .request(http::Method::POST, "/graphql")
+            .header("content-type", "application/json")
+            .header("accept-language", "tr")
+            .body(body.to_string())
+            .send()
+            .await;
+        let json = response.json();
+        let errors = json["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{query}: {json}"));
+        assert!(!errors.is_empty(), "{query}");
+        for error in errors {
+            assert_eq!(
+                error["extensions"]["code"], "BAD_USER_INPUT",
+                "{query}: {error}"
+            );
+        }
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["message"].as_str().unwrap_or_default().contains(message)),
+            "{query}: {json}"
+        );
+    }
+}
