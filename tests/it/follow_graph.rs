@@ -39,6 +39,15 @@ async fn mutate(app: &TestApp, who: u32, mutation: &str, target: &str) -> Value 
     .json()
 }
 
+/// A query without variables, as user `who`.
+async fn query_as(app: &TestApp, who: u32, query: &str) -> Value {
+    app.graphql(query, json!({}))
+        .bearer(&app.token(&uid(who)))
+        .send()
+        .await
+        .json()
+}
+
 async fn counts(app: &TestApp, n: u32) -> (i64, i64) {
     let body = app
         .get(&format!("/api/v1/users/profile/{}", uid(n)))
@@ -104,15 +113,7 @@ async fn following_a_private_user_is_a_request_until_approved() {
         .await;
     assert_eq!(seen.status, StatusCode::FORBIDDEN);
     // The private user finds the request, sees who asks, and approves it.
-    let requests = app
-        .graphql(
-            "{ viewer { followRequests(first: 10) { totalCount edges { node { id name followRequestPending hasRequestedToFollowViewer } } } } }",
-            json!({}),
-        )
-        .bearer(&app.token(&uid(PRIVATE)))
-        .send()
-        .await
-        .json();
+    let requests = query_as(&app, PRIVATE, "{ viewer { followRequests(first: 10) { totalCount edges { node { id name followRequestPending hasRequestedToFollowViewer } } } } }").await;
     assert_eq!(
         requests["data"]["viewer"]["followRequests"],
         json!({"totalCount": 1, "edges": [{"node": {"id": uid(ALICE), "name": "Name1", "followRequestPending": false, "hasRequestedToFollowViewer": true}}]})
@@ -165,15 +166,12 @@ async fn rejecting_and_withdrawing_requests() {
         nothing["errors"][0]["message"],
         "This user has no pending follow request to you"
     );
-    let requests = app
-        .graphql(
-            "{ viewer { followRequests(first: 10) { totalCount } } }",
-            json!({}),
-        )
-        .bearer(&app.token(&uid(PRIVATE)))
-        .send()
-        .await
-        .json();
+    let requests = query_as(
+        &app,
+        PRIVATE,
+        "{ viewer { followRequests(first: 10) { totalCount } } }",
+    )
+    .await;
     assert_eq!(
         requests["data"]["viewer"]["followRequests"]["totalCount"],
         0
@@ -214,15 +212,12 @@ async fn blocking_ends_follows_both_ways_and_prevents_new_ones() {
     // A pending request dies with a block too.
     mutate(&app, ALICE, "follow", &uid(PRIVATE)).await;
     mutate(&app, PRIVATE, "block", &uid(ALICE)).await;
-    let requests = app
-        .graphql(
-            "{ viewer { followRequests(first: 10) { totalCount nodes { id } } } }",
-            json!({}),
-        )
-        .bearer(&app.token(&uid(PRIVATE)))
-        .send()
-        .await
-        .json();
+    let requests = query_as(
+        &app,
+        PRIVATE,
+        "{ viewer { followRequests(first: 10) { totalCount nodes { id } } } }",
+    )
+    .await;
     assert_eq!(
         requests["data"]["viewer"]["followRequests"],
         json!({"totalCount": 1, "nodes": [{"id": uid(BOB)}]}),
@@ -315,15 +310,12 @@ async fn going_public_lets_waiting_requests_through() {
     let app = app().await;
     mutate(&app, ALICE, "follow", &uid(PRIVATE)).await;
     mutate(&app, BOB, "follow", &uid(PRIVATE)).await;
-    let public = app
-        .graphql(
-            "mutation { updateProfile(input: { isPrivate: false }) { followersCount isPrivate } }",
-            json!({}),
-        )
-        .bearer(&app.token(&uid(PRIVATE)))
-        .send()
-        .await
-        .json();
+    let public = query_as(
+        &app,
+        PRIVATE,
+        "mutation { updateProfile(input: { isPrivate: false }) { followersCount isPrivate } }",
+    )
+    .await;
     assert_eq!(
         public["data"]["updateProfile"],
         json!({"followersCount": 2, "isPrivate": false})
