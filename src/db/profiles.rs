@@ -219,7 +219,17 @@ type ProfileRow = (
 // relations with each. A macro because each filter and each kind of viewer is a query type of
 // its own (and so a prepared statement of its own).
 macro_rules! load_profiles {
-    ($conn:expr, $filter:expr, $relations:expr) => {
+    ($conn:expr, $filter:expr, $viewer:expr) => {
+        match $viewer {
+            None => load_profiles!(@query $conn, $filter, ViewerRelations::<false> {
+                viewer: String::new()
+            }),
+            Some(viewer) => load_profiles!(@query $conn, $filter, ViewerRelations::<true> {
+                viewer: viewer.to_string()
+            }),
+        }
+    };
+    (@query $conn:expr, $filter:expr, $relations:expr) => {
         users::table
             .left_join(media::table.on(users::profile_photo_id.eq(media::id.nullable())))
             .left_join(follow_counters::table.on(follow_counters::user_id.eq(users::id)))
@@ -243,45 +253,15 @@ pub async fn find_many(
     keys: Keys<'_>,
     viewer: Option<&ObjectId>,
 ) -> AppResult<Vec<(UserForViewer, FollowCounts)>> {
-    let rows = match (keys, viewer) {
-        (Keys::Ids([]), _) | (Keys::Usernames([]), _) => Vec::new(),
-        (Keys::Ids(ids), viewer) => {
+    let rows = match keys {
+        Keys::Ids([]) | Keys::Usernames([]) => Vec::new(),
+        Keys::Ids(ids) => {
             let ids: Vec<&str> = ids.iter().map(ObjectId::as_str).collect();
-            match viewer {
-                None => load_profiles!(
-                    conn,
-                    users::id.eq_any(ids),
-                    ViewerRelations::<false> {
-                        viewer: String::new()
-                    }
-                ),
-                Some(v) => load_profiles!(
-                    conn,
-                    users::id.eq_any(ids),
-                    ViewerRelations::<true> {
-                        viewer: v.to_string()
-                    }
-                ),
-            }
+            load_profiles!(conn, users::id.eq_any(ids), viewer)
         }
-        (Keys::Usernames(keys), viewer) => {
+        Keys::Usernames(keys) => {
             let keys: Vec<&str> = keys.iter().map(UsernameKey::as_str).collect();
-            match viewer {
-                None => load_profiles!(
-                    conn,
-                    users::username_key.eq_any(keys),
-                    ViewerRelations::<false> {
-                        viewer: String::new()
-                    }
-                ),
-                Some(v) => load_profiles!(
-                    conn,
-                    users::username_key.eq_any(keys),
-                    ViewerRelations::<true> {
-                        viewer: v.to_string()
-                    }
-                ),
-            }
+            load_profiles!(conn, users::username_key.eq_any(keys), viewer)
         }
     };
     rows.into_iter()
