@@ -1,10 +1,11 @@
 //! The one error type of the service.
 //!
-//! Domain code, the database layer and both adapters return [`AppError`]. It knows nothing of
-//! HTTP or GraphQL: [`AppError::kind`] says what went wrong in protocol-neutral terms, and the
-//! adapters map a kind to a status code (`rest::envelope`) or an `extensions.code`
-//! (`graphql::error`). [`AppError::messages`] gives the client-facing texts: the general message
-//! of the kind first, then the specific ones. Internal details are logged, never shown.
+//! Domain code, the database layer and both adapters return [`AppError`]. [`AppError::kind`]
+//! says what went wrong; [`ErrorKind::status`] is its HTTP status, the one both adapters answer
+//! with (the REST envelope's `statusCode`, a GraphQL request-level error's status), and
+//! `graphql::error` maps a kind to its `extensions.code`. [`AppError::messages`] gives the
+//! client-facing texts: the general message of the kind first, then the specific ones. Internal
+//! details are logged, never shown.
 
 use crate::i18n::{Lang, Message, MessageId};
 
@@ -38,6 +39,25 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The HTTP status of this kind of error.
+    pub fn status(self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
     /// The general message that heads every error list of this kind.
     pub fn general_message(self) -> MessageId {
         match self {

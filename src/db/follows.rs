@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 
 use super::schema::{blocks, follows, users};
 use crate::error::AppResult;
+use crate::profiles::follows::{ListKind, ListPosition};
 use crate::profiles::{FollowStatus, ObjectId};
 
 /// A counter row that did not match the follow table.
@@ -268,26 +269,6 @@ pub async fn unblock(
         .execute(conn)
         .await?;
     Ok(deleted > 0)
-}
-
-/// Which list of a user to page through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKind {
-    /// Accepted followers of the user.
-    Followers,
-    /// Users the user follows (accepted).
-    Following,
-    /// Pending requests to follow the user.
-    Requests,
-}
-
-/// A position in a list: the follow's time and the other user's id (the tie-breaker).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListPosition {
-    /// When the follow was made.
-    pub created_at: DateTime<Utc>,
-    /// The listed user.
-    pub user_id: String,
 }
 
 /// Up to `limit` entries of `owner`'s list after `after`, newest follow first, ties broken by

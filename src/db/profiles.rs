@@ -7,10 +7,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::schema::{follow_counters, media, users};
 use crate::error::{AppError, AppResult};
 use crate::i18n::MessageId;
+use crate::profiles::privacy::FoundProfile;
 use crate::profiles::update::ProfileChanges;
 use crate::profiles::{
-    AvailabilityStatus, FollowCounts, FollowStatus, MediaType, ObjectId, ProfilePhoto, Relation,
-    User, UsernameKey,
+    AvailabilityStatus, FollowCounts, FollowStatus, MediaType, ObjectId, ProfileKeys, ProfilePhoto,
+    Relation, User, UsernameKey,
 };
 
 /// The columns of `users` a profile needs.
@@ -45,15 +46,6 @@ pub struct PhotoRow {
     id: String,
     url: String,
     type_: String,
-}
-
-/// A user as read for a viewer: the user and what the privacy rule needs to know.
-#[derive(Debug, Clone)]
-pub struct UserForViewer {
-    /// The stored user.
-    pub user: User,
-    /// The viewer's relation to the user.
-    pub relation: Relation,
 }
 
 impl UserRow {
@@ -95,38 +87,6 @@ impl UserRow {
             updated_at: self.updated_at,
         })
     }
-}
-
-fn into_user_for_viewer(
-    user: UserRow,
-    photo: Option<PhotoRow>,
-    relations: Option<String>,
-) -> AppResult<UserForViewer> {
-    Ok(UserForViewer {
-        user: user.into_user(photo)?,
-        relation: relations
-            .as_deref()
-            .map(parse_relations)
-            .unwrap_or_default(),
-    })
-}
-
-/// Which user(s) to read.
-#[derive(Debug, Clone, Copy)]
-pub enum Lookup<'a> {
-    /// By id.
-    Id(&'a ObjectId),
-    /// By folded username.
-    Username(&'a UsernameKey),
-}
-
-/// Several users to read.
-#[derive(Debug, Clone, Copy)]
-pub enum Keys<'a> {
-    /// By id.
-    Ids(&'a [ObjectId]),
-    /// By folded username.
-    Usernames(&'a [UsernameKey]),
 }
 
 /// The four relations between the viewer and each user, as a select-list expression of
@@ -246,81 +206,39 @@ macro_rules! load_profiles {
     };
 }
 
-/// Users with their counts as `viewer` sees them, in one statement; missing keys are simply
-/// absent.
+/// Users with their counts and `viewer`'s relations with each, in one statement; missing keys
+/// are simply absent.
 pub async fn find_many(
     conn: &mut AsyncPgConnection,
-    keys: Keys<'_>,
+    keys: ProfileKeys<'_>,
     viewer: Option<&ObjectId>,
-) -> AppResult<Vec<(UserForViewer, FollowCounts)>> {
+) -> AppResult<Vec<FoundProfile>> {
     let rows = match keys {
-        Keys::Ids([]) | Keys::Usernames([]) => Vec::new(),
-        Keys::Ids(ids) => {
+        ProfileKeys::Ids([]) | ProfileKeys::Usernames([]) => Vec::new(),
+        ProfileKeys::Ids(ids) => {
             let ids: Vec<&str> = ids.iter().map(ObjectId::as_str).collect();
             load_profiles!(conn, users::id.eq_any(ids), viewer)
         }
-        Keys::Usernames(keys) => {
+        ProfileKeys::Usernames(keys) => {
             let keys: Vec<&str> = keys.iter().map(UsernameKey::as_str).collect();
             load_profiles!(conn, users::username_key.eq_any(keys), viewer)
         }
     };
     rows.into_iter()
         .map(|(user, photo, followers, following, relations)| {
-            let counts = FollowCounts {
-                followers: followers.unwrap_or_default(),
-                following: following.unwrap_or_default(),
-            };
-            Ok((into_user_for_viewer(user, photo, relations)?, counts))
+            Ok(FoundProfile {
+                user: std::sync::Arc::new(user.into_user(photo)?),
+                counts: FollowCounts {
+                    followers: followers.unwrap_or_default(),
+                    following: following.unwrap_or_default(),
+                },
+                relation: relations
+                    .as_deref()
+                    .map(parse_relations)
+                    .unwrap_or_default(),
+            })
         })
         .collect()
-}
-
-/// One user with its counts, as `viewer` sees it: a single statement (the REST read).
-pub async fn find_with_counts(
-    conn: &mut AsyncPgConnection,
-    lookup: Lookup<'_>,
-    viewer: Option<&ObjectId>,
-) -> AppResult<Option<(UserForViewer, FollowCounts)>> {
-    let found = match lookup {
-        Lookup::Id(id) => find_many(conn, Keys::Ids(std::slice::from_ref(id)), viewer).await?,
-        Lookup::Username(key) => {
-            find_many(conn, Keys::Usernames(std::slice::from_ref(key)), viewer).await?
-        }
-    };
-    Ok(found.into_iter().next())
-}
-
-/// Follower and following counts of `ids`, in one statement; users without a counter row
-/// (none, short of a manual deletion) count zero.
-pub async fn follow_counts(
-    conn: &mut AsyncPgConnection,
-    ids: &[ObjectId],
-) -> AppResult<Vec<(ObjectId, FollowCounts)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let rows: Vec<(String, i32, i32)> = follow_counters::table
-        .filter(follow_counters::user_id.eq_any(keys))
-        .select((
-            follow_counters::user_id,
-            follow_counters::followers_count,
-            follow_counters::following_count,
-        ))
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, followers, following)| {
-            Some((
-                ObjectId::parse(&id)?,
-                FollowCounts {
-                    followers,
-                    following,
-                },
-            ))
-        })
-        .collect())
 }
 
 /// Whether `id` is an existing, active user (the token check of SPEC §5).

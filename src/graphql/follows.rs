@@ -1,17 +1,14 @@
 //! The follow graph in GraphQL: the lists on `User`, their connection types, and the
 //! relationship mutations (SPEC §6).
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
 use super::error::{GqlResult, IntoGql, raise, request_context};
 use super::scalars::DateTime;
 use super::types::User;
-use crate::db::follows::ListKind;
 use crate::identity::Viewer;
-use crate::profiles::follows::RelationChange;
-use crate::profiles::{FollowStatus, ObjectId, follows};
+use crate::profiles::follows::{ListKind, RelationChange};
+use crate::profiles::{FollowCounts, FollowStatus, ObjectId, VisibleProfile, follows, service};
 use crate::state::AppState;
 
 /// The state of a follow relation.
@@ -61,6 +58,7 @@ pub struct UserConnection {
     edges: Vec<UserEdge>,
     page_info: PageInfo,
     owner: ObjectId,
+    owner_counts: FollowCounts,
     kind: ListKind,
 }
 
@@ -94,14 +92,8 @@ impl UserConnection {
                     .gql(ctx)?;
                 Ok(i32::try_from(count).unwrap_or(i32::MAX))
             }
-            kind => {
-                let counts = super::types::counts_of(ctx, &self.owner).await?;
-                Ok(if kind == ListKind::Followers {
-                    counts.followers
-                } else {
-                    counts.following
-                })
-            }
+            ListKind::Followers => Ok(self.owner_counts.followers),
+            ListKind::Following => Ok(self.owner_counts.following),
         }
     }
 }
@@ -109,24 +101,25 @@ impl UserConnection {
 /// Reads a page of `owner`'s `kind` list for the request's viewer.
 pub async fn connection(
     ctx: &Context<'_>,
-    owner: &ObjectId,
+    owner: &VisibleProfile,
     kind: ListKind,
     first: i32,
     after: Option<String>,
 ) -> GqlResult<UserConnection> {
     let state = ctx.data_unchecked::<AppState>();
     let viewer = ctx.data_unchecked::<Viewer>();
-    let page = follows::list(state.db(), viewer, owner, kind, first, after.as_deref())
+    let owner_id = &owner.user().id;
+    let page = follows::list(state.db(), viewer, owner_id, kind, first, after.as_deref())
         .await
         .gql(ctx)?;
     let zone = &request_context(ctx)?.timezone;
     let edges: Vec<UserEdge> = page
         .entries
         .into_iter()
-        .map(|(cursor, at, profile, counts)| UserEdge {
-            cursor,
-            node: User::with_counts(Arc::new(profile), counts),
-            followed_at: DateTime(zone.format(at)),
+        .map(|entry| UserEdge {
+            cursor: entry.cursor,
+            node: User::from(entry.profile),
+            followed_at: DateTime(zone.format(entry.followed_at)),
         })
         .collect();
     Ok(UserConnection {
@@ -137,30 +130,20 @@ pub async fn connection(
             end_cursor: edges.last().map(|e| e.cursor.clone()),
         },
         edges,
-        owner: owner.clone(),
+        owner: owner_id.clone(),
+        owner_counts: owner.counts(),
         kind,
     })
 }
 
-fn parse_user_id(ctx: &Context<'_>, id: &ID) -> GqlResult<ObjectId> {
-    ObjectId::parse(id)
-        .ok_or_else(|| {
-            crate::error::AppError::invalid("userId", crate::i18n::MessageId::InvalidUserId)
-        })
-        .gql(ctx)
-}
-
 /// Applies a relation change for the request's viewer.
-async fn relate(
-    ctx: &Context<'_>,
-    change: RelationChange,
-    user_id: &ID,
-) -> GqlResult<Option<FollowStatus>> {
-    let other = parse_user_id(ctx, user_id)?;
-    let state = ctx.data_unchecked::<AppState>();
-    follows::change(state.db(), ctx.data_unchecked::<Viewer>(), change, &other)
-        .await
-        .map_err(|e| raise(ctx, &e))
+async fn relate(ctx: &Context<'_>, change: RelationChange, user_id: &ID) -> GqlResult<bool> {
+    let result = async {
+        let other = service::user_id(user_id, "userId")?;
+        let state = ctx.data_unchecked::<AppState>();
+        follows::change(state.db(), ctx.data_unchecked::<Viewer>(), change, &other).await
+    };
+    result.await.map(|()| true).map_err(|e| raise(ctx, &e))
 }
 
 /// The relationship mutations.
@@ -177,8 +160,15 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to follow.")] user_id: ID,
     ) -> GqlResult<FollowState> {
-        let status = relate(ctx, RelationChange::Follow, &user_id).await?;
-        Ok(status.unwrap_or(FollowStatus::Accepted).into())
+        let result = async {
+            let other = service::user_id(&user_id, "userId")?;
+            let state = ctx.data_unchecked::<AppState>();
+            follows::follow(state.db(), ctx.data_unchecked::<Viewer>(), &other).await
+        };
+        result
+            .await
+            .map(FollowState::from)
+            .map_err(|e| raise(ctx, &e))
     }
 
     /// Stops following a user, or withdraws a pending request. True once done (also when there
@@ -188,9 +178,7 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to unfollow.")] user_id: ID,
     ) -> GqlResult<bool> {
-        relate(ctx, RelationChange::Unfollow, &user_id)
-            .await
-            .map(|_| true)
+        relate(ctx, RelationChange::Unfollow, &user_id).await
     }
 
     /// Approves a user's pending request to follow you. True once done (also when already
@@ -200,9 +188,7 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user who asked to follow you.")] user_id: ID,
     ) -> GqlResult<bool> {
-        relate(ctx, RelationChange::Approve, &user_id)
-            .await
-            .map(|_| true)
+        relate(ctx, RelationChange::Approve, &user_id).await
     }
 
     /// Rejects a user's pending request to follow you. True once done (also when nothing was
@@ -212,9 +198,7 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user who asked to follow you.")] user_id: ID,
     ) -> GqlResult<bool> {
-        relate(ctx, RelationChange::Reject, &user_id)
-            .await
-            .map(|_| true)
+        relate(ctx, RelationChange::Reject, &user_id).await
     }
 
     /// Blocks a user: follows and requests between you end in both directions, neither can
@@ -224,9 +208,7 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to block.")] user_id: ID,
     ) -> GqlResult<bool> {
-        relate(ctx, RelationChange::Block, &user_id)
-            .await
-            .map(|_| true)
+        relate(ctx, RelationChange::Block, &user_id).await
     }
 
     /// Lifts your block of a user. True once done (also when there was none).
@@ -235,8 +217,6 @@ impl RelationshipMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The user to unblock.")] user_id: ID,
     ) -> GqlResult<bool> {
-        relate(ctx, RelationChange::Unblock, &user_id)
-            .await
-            .map(|_| true)
+        relate(ctx, RelationChange::Unblock, &user_id).await
     }
 }

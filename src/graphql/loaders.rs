@@ -1,116 +1,112 @@
-//! Per-request DataLoaders: every user, username and counter a GraphQL operation asks for is
-//! read in one statement per kind, however many fields and aliases ask. They are built per
-//! request (they read as the request's viewer, and their cache must not outlive it).
+//! Per-request DataLoaders: every user a GraphQL operation asks for, by id or by username, is
+//! read through the one read path ([`service::read_profiles`]) in one batch per kind, however
+//! many fields and aliases ask. They are built per request (they read as the request's viewer,
+//! and their cache must not outlive it).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
-use crate::db::Db;
-use crate::db::profiles::{self as queries, Keys, UserForViewer};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::identity::Viewer;
-use crate::profiles::{FollowCounts, ObjectId, UsernameKey};
+use crate::profiles::service;
+use crate::profiles::{ObjectId, ProfileKeys, UsernameKey, VisibleProfile};
+use crate::state::AppState;
 
-/// Errors are shared by every field waiting on a batch, hence `Clone`.
-pub type LoadError = AppError;
+/// A user as one key resolves: the profile the viewer may see, or why not. Shared by every
+/// field waiting on the key, hence `Clone` (a profile is reference-counted inside).
+pub type Loaded = AppResult<VisibleProfile>;
 
 /// The loaders of one request.
 pub struct Loaders {
     /// Users by id, as the viewer sees them.
-    pub users: DataLoader<UserLoader, HashMapCache>,
+    pub users: DataLoader<ProfileLoader, HashMapCache>,
     /// Users by folded username, as the viewer sees them.
-    pub usernames: DataLoader<UsernameLoader, HashMapCache>,
-    /// Follower and following counts by user id.
-    pub counts: DataLoader<CountsLoader, HashMapCache>,
+    pub usernames: DataLoader<ProfileLoader, HashMapCache>,
 }
 
 impl Loaders {
     /// Loaders reading as `viewer`.
-    pub fn new(db: &Db, viewer: &Viewer) -> Self {
-        let viewer = viewer.user_id().cloned();
+    pub fn new(state: &AppState, viewer: &Viewer) -> Self {
+        let loader = || ProfileLoader {
+            state: state.clone(),
+            viewer: viewer.clone(),
+        };
+        // No delay: the keys of sibling fields are queued in the same poll of the request's task,
+        // before the batch task that the first key spawned gets to run, so waiting buys nothing.
+        let build = |inner| {
+            DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default())
+                .delay(Duration::ZERO)
+        };
         Self {
-            users: loader(UserLoader {
-                db: db.clone(),
-                viewer: viewer.clone(),
-            }),
-            usernames: loader(UsernameLoader {
-                db: db.clone(),
-                viewer,
-            }),
-            counts: loader(CountsLoader { db: db.clone() }),
+            users: build(loader()),
+            usernames: build(loader()),
         }
     }
-}
 
-fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(
-    inner: T,
-) -> DataLoader<T, HashMapCache> {
-    // No delay: the keys of sibling fields are queued in the same poll of the request's task,
-    // before the batch task that the first key spawned gets to run, so waiting buys nothing.
-    DataLoader::with_cache(inner, tokio::spawn, HashMapCache::default()).delay(Duration::ZERO)
-}
+    /// The user `id` names, as the viewer may see it.
+    pub async fn user(&self, id: ObjectId) -> Loaded {
+        self.users
+            .load_one(id)
+            .await?
+            .unwrap_or(Err(AppError::NotFound))
+    }
 
-/// Loads users by id.
-pub struct UserLoader {
-    db: Db,
-    viewer: Option<ObjectId>,
-}
+    /// The user `key` names, as the viewer may see it.
+    pub async fn user_by_username(&self, key: UsernameKey) -> Loaded {
+        self.usernames
+            .load_one(key)
+            .await?
+            .unwrap_or(Err(AppError::NotFound))
+    }
 
-impl Loader<ObjectId> for UserLoader {
-    type Value = (UserForViewer, FollowCounts);
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[ObjectId]) -> Result<HashMap<ObjectId, Self::Value>, LoadError> {
-        crate::metrics::record_batch("users", keys.len());
-        let mut conn = self.db.conn().await?;
-        let users = queries::find_many(&mut conn, Keys::Ids(keys), self.viewer.as_ref()).await?;
-        Ok(users
-            .into_iter()
-            .map(|u| (u.0.user.id.clone(), u))
+    /// The users `ids` name, in their order.
+    pub async fn users(&self, ids: &[ObjectId]) -> AppResult<Vec<Loaded>> {
+        let loaded = self.users.load_many(ids.iter().cloned()).await?;
+        Ok(ids
+            .iter()
+            .map(|id| loaded.get(id).cloned().unwrap_or(Err(AppError::NotFound)))
             .collect())
     }
 }
 
-/// Loads users by folded username.
-pub struct UsernameLoader {
-    db: Db,
-    viewer: Option<ObjectId>,
+/// Reads batches of users through the one read path, as the request's viewer.
+pub struct ProfileLoader {
+    state: AppState,
+    viewer: Viewer,
 }
 
-impl Loader<UsernameKey> for UsernameLoader {
-    type Value = (UserForViewer, FollowCounts);
-    type Error = LoadError;
-
-    async fn load(
+impl ProfileLoader {
+    /// Reads `as_keys` (the same `keys`) and answers each key.
+    async fn load_keys<K: Clone + Eq + Hash>(
         &self,
-        keys: &[UsernameKey],
-    ) -> Result<HashMap<UsernameKey, Self::Value>, LoadError> {
-        crate::metrics::record_batch("usernames", keys.len());
-        let mut conn = self.db.conn().await?;
-        let users =
-            queries::find_many(&mut conn, Keys::Usernames(keys), self.viewer.as_ref()).await?;
-        Ok(users
-            .into_iter()
-            .filter_map(|u| Some((UsernameKey::parse_lookup(&u.0.user.username)?, u)))
-            .collect())
+        name: &'static str,
+        keys: &[K],
+        as_keys: ProfileKeys<'_>,
+    ) -> AppResult<HashMap<K, Loaded>> {
+        crate::metrics::record_batch(name, keys.len());
+        let read = service::read_profiles(self.state.db(), &self.viewer, as_keys).await?;
+        Ok(keys.iter().cloned().zip(read).collect())
     }
 }
 
-/// Loads follower and following counts.
-pub struct CountsLoader {
-    db: Db,
+impl Loader<ObjectId> for ProfileLoader {
+    type Value = Loaded;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ObjectId]) -> AppResult<HashMap<ObjectId, Loaded>> {
+        self.load_keys("users", keys, ProfileKeys::Ids(keys)).await
+    }
 }
 
-impl Loader<ObjectId> for CountsLoader {
-    type Value = FollowCounts;
-    type Error = LoadError;
+impl Loader<UsernameKey> for ProfileLoader {
+    type Value = Loaded;
+    type Error = AppError;
 
-    async fn load(&self, keys: &[ObjectId]) -> Result<HashMap<ObjectId, FollowCounts>, LoadError> {
-        crate::metrics::record_batch("counts", keys.len());
-        let mut conn = self.db.conn().await?;
-        let counts = queries::follow_counts(&mut conn, keys).await?;
-        Ok(counts.into_iter().collect())
+    async fn load(&self, keys: &[UsernameKey]) -> AppResult<HashMap<UsernameKey, Loaded>> {
+        self.load_keys("usernames", keys, ProfileKeys::Usernames(keys))
+            .await
     }
 }

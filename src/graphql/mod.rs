@@ -128,7 +128,7 @@ async fn execute(
     let viewer = match service::resolve_viewer(state.db(), &ctx.credentials).await {
         Ok(viewer) => viewer,
         Err(error) => {
-            let status = crate::rest::envelope::status_of(error.kind());
+            let status = error.kind().status();
             return request_error(ctx, status, &error);
         }
     };
@@ -155,7 +155,7 @@ async fn execute(
         }
     }
     let request = request
-        .data(Loaders::new(state.db(), &viewer))
+        .data(Loaders::new(state, &viewer))
         .data(viewer)
         .data(ctx.clone())
         .data(state.clone());

@@ -1,7 +1,5 @@
 //! `Mutation`: changing one's own profile.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::Utc;
 use serde_json::{Map, Value};
@@ -154,7 +152,7 @@ impl ProfileMutations {
             today: request.timezone.date_at(Utc::now()),
         };
         match service::update_profile(state.db(), Ok(viewer), &input.into_patch(), options).await {
-            Ok((profile, counts)) => Ok(User::with_counts(Arc::new(profile), counts)),
+            Ok(profile) => Ok(User::from(profile)),
             Err(error) => Err(raise(ctx, &error)),
         }
     }

@@ -1,20 +1,12 @@
 //! `Query`: reading profiles.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, Object};
 
 use super::error::{GqlResult, IntoGql};
 use super::loaders::Loaders;
 use super::types::User;
-use crate::db::profiles::UserForViewer;
-use crate::error::{AppError, AppResult};
-use crate::i18n::MessageId;
 use crate::identity::Viewer;
-use crate::profiles::{FollowCounts, ObjectId, UsernameKey, privacy};
-
-/// Most ids `users(ids:)` accepts.
-pub const MAX_IDS: usize = 100;
+use crate::profiles::service;
 
 /// Reading profiles.
 pub struct QueryRoot;
@@ -42,11 +34,10 @@ impl QueryRoot {
         #[graphql(desc = "The user's id: 24 hexadecimal characters, any case.")] id: ID,
     ) -> Option<GqlResult<User>> {
         let result = async {
-            let id = parse_id(&id, "id")?;
-            let loaded = ctx.data_unchecked::<Loaders>().users.load_one(id).await?;
-            visible(ctx, loaded)
+            let id = service::user_id(&id, "id")?;
+            loaders(ctx).user(id).await
         };
-        Some(result.await.gql(ctx))
+        Some(result.await.map(User::from).gql(ctx))
     }
 
     /// A user by username, case-insensitively; one leading `@` is allowed.
@@ -56,16 +47,10 @@ impl QueryRoot {
         #[graphql(desc = "The username, any case, with at most one leading `@`.")] username: String,
     ) -> Option<GqlResult<User>> {
         let result = async {
-            let key = UsernameKey::parse_lookup(&username)
-                .ok_or_else(|| AppError::invalid("username", MessageId::InvalidUsername))?;
-            let loaded = ctx
-                .data_unchecked::<Loaders>()
-                .usernames
-                .load_one(key)
-                .await?;
-            visible(ctx, loaded)
+            let key = service::username_key(&username, "username")?;
+            loaders(ctx).user_by_username(key).await
         };
-        Some(result.await.gql(ctx))
+        Some(result.await.map(User::from).gql(ctx))
     }
 
     /// Up to 100 users by id, in the order asked, in one database round trip (and one more for
@@ -77,49 +62,21 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Up to 100 user ids; the answer keeps their order.")] ids: Vec<ID>,
     ) -> GqlResult<Vec<Option<GqlResult<User>>>> {
-        if ids.len() > MAX_IDS {
-            return Err(AppError::Validation(vec![
-                crate::error::FieldError::new("ids", MessageId::TooManyIds).arg("max", MAX_IDS),
-            ]))
-            .gql(ctx);
-        }
-        let parsed: Vec<ObjectId> = ids
-            .iter()
-            .map(|id| parse_id(id, "ids"))
-            .collect::<AppResult<_>>()
-            .gql(ctx)?;
-        let loaded = ctx
-            .data_unchecked::<Loaders>()
-            .users
-            .load_many(parsed.iter().cloned())
-            .await
-            .gql(ctx)?;
-        let users: Vec<Option<GqlResult<User>>> = parsed
-            .iter()
-            .map(|id| Some(visible(ctx, loaded.get(id).cloned()).gql(ctx)))
-            .collect();
-        Ok(users)
+        let ids = service::user_ids(&ids, "ids").gql(ctx)?;
+        let loaded = loaders(ctx).users(&ids).await.gql(ctx)?;
+        Ok(loaded
+            .into_iter()
+            .map(|user| Some(user.map(User::from).gql(ctx)))
+            .collect())
     }
 
     /// The authenticated user's own profile; null when anonymous.
     async fn viewer(&self, ctx: &Context<'_>) -> Option<GqlResult<User>> {
         let id = ctx.data_unchecked::<Viewer>().user_id().cloned()?;
-        let loaded = ctx.data_unchecked::<Loaders>().users.load_one(id).await;
-        Some(loaded.and_then(|loaded| visible(ctx, loaded)).gql(ctx))
+        Some(loaders(ctx).user(id).await.map(User::from).gql(ctx))
     }
 }
 
-fn parse_id(id: &ID, field: &str) -> AppResult<ObjectId> {
-    ObjectId::parse(id).ok_or_else(|| AppError::invalid(field, MessageId::InvalidUserId))
-}
-
-/// Applies the privacy rule to a loaded user; absent users are not found.
-pub fn visible(
-    ctx: &Context<'_>,
-    loaded: Option<(UserForViewer, FollowCounts)>,
-) -> AppResult<User> {
-    let (loaded, counts) = loaded.ok_or(AppError::NotFound)?;
-    let viewer = ctx.data_unchecked::<Viewer>();
-    let profile = privacy::check(viewer, loaded.user, loaded.relation)?;
-    Ok(User::with_counts(Arc::new(profile), counts))
+fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
 }

@@ -1,16 +1,13 @@
 //! The output types: `User`, `Media` and their enums. Every REST field has its twin here with the
 //! same value, because both read the same domain `User`.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::Utc;
 
-use super::error::{GqlResult, IntoGql, request_context};
+use super::error::{GqlResult, request_context};
 use super::follows::{UserConnection, connection};
-use super::loaders::Loaders;
 use super::scalars::{Date, DateTime};
-use crate::db::follows::ListKind;
+use crate::profiles::follows::ListKind;
 use crate::profiles::view::ProfileView;
 use crate::profiles::{self, VisibleProfile};
 
@@ -88,36 +85,17 @@ impl Media {
 
 /// A user's public profile, as the viewer may see it.
 #[derive(Clone)]
-pub struct User {
-    profile: Arc<VisibleProfile>,
-    /// Counts already known (after an update); otherwise they come from the DataLoader.
-    counts: Option<profiles::FollowCounts>,
+pub struct User(VisibleProfile);
+
+impl From<VisibleProfile> for User {
+    fn from(profile: VisibleProfile) -> Self {
+        Self(profile)
+    }
 }
 
 impl User {
-    /// A user whose counts are loaded when asked for.
-    pub fn new(profile: Arc<VisibleProfile>) -> Self {
-        Self {
-            profile,
-            counts: None,
-        }
-    }
-
-    /// A user whose counts are already known.
-    pub fn with_counts(profile: Arc<VisibleProfile>, counts: profiles::FollowCounts) -> Self {
-        Self {
-            profile,
-            counts: Some(counts),
-        }
-    }
-
     fn user(&self) -> &profiles::User {
-        self.profile.user()
-    }
-
-    /// The user's id.
-    pub fn user_id(&self) -> &profiles::ObjectId {
-        &self.profile.user().id
+        self.0.user()
     }
 }
 
@@ -179,13 +157,13 @@ impl User {
     }
 
     /// Number of accepted followers (pending requests do not count).
-    async fn followers_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        Ok(counts(ctx, self).await?.followers)
+    async fn followers_count(&self) -> i32 {
+        self.0.counts().followers
     }
 
     /// Number of users this user follows (accepted relations only).
-    async fn following_count(&self, ctx: &Context<'_>) -> GqlResult<i32> {
-        Ok(counts(ctx, self).await?.following)
+    async fn following_count(&self) -> i32 {
+        self.0.counts().following
     }
 
     /// Free text about the user (at most 500 characters).
@@ -243,7 +221,7 @@ impl User {
 
     /// Birth date (`YYYY-MM-DD`): only for the owner and admins, null for everyone else.
     async fn birth_date(&self) -> Option<Date> {
-        if !self.profile.shows_birth_date() {
+        if !self.0.shows_birth_date() {
             return None;
         }
         self.user()
@@ -260,7 +238,7 @@ impl User {
         #[graphql(desc = "Page size, 1–100.")] first: i32,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Option<GqlResult<UserConnection>> {
-        Some(connection(ctx, &self.user().id, ListKind::Followers, first, after).await)
+        Some(connection(ctx, &self.0, ListKind::Followers, first, after).await)
     }
 
     /// Users this user follows (accepted follows), newest first, 1–100 per page, with the same
@@ -272,7 +250,7 @@ impl User {
         #[graphql(desc = "Page size, 1–100.")] first: i32,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Option<GqlResult<UserConnection>> {
-        Some(connection(ctx, &self.user().id, ListKind::Following, first, after).await)
+        Some(connection(ctx, &self.0, ListKind::Following, first, after).await)
     }
 
     /// Pending requests to follow this user, newest first: only the user may read them
@@ -284,26 +262,26 @@ impl User {
         #[graphql(desc = "Page size, 1–100.")] first: i32,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Option<GqlResult<UserConnection>> {
-        Some(connection(ctx, &self.user().id, ListKind::Requests, first, after).await)
+        Some(connection(ctx, &self.0, ListKind::Requests, first, after).await)
     }
 
     /// Whether the viewer follows this user (accepted); null when anonymous.
     async fn is_followed_by_viewer(&self) -> Option<bool> {
-        self.profile
+        self.0
             .relation()
             .map(|r| r.viewer_follow == Some(profiles::FollowStatus::Accepted))
     }
 
     /// Whether this user follows the viewer (accepted); null when anonymous.
     async fn follows_viewer(&self) -> Option<bool> {
-        self.profile
+        self.0
             .relation()
             .map(|r| r.owner_follow == Some(profiles::FollowStatus::Accepted))
     }
 
     /// Whether the viewer's request to follow this user waits for approval; null when anonymous.
     async fn follow_request_pending(&self) -> Option<bool> {
-        self.profile
+        self.0
             .relation()
             .map(|r| r.viewer_follow == Some(profiles::FollowStatus::Pending))
     }
@@ -311,38 +289,20 @@ impl User {
     /// Whether this user's request to follow the viewer waits for the viewer's approval; null
     /// when anonymous.
     async fn has_requested_to_follow_viewer(&self) -> Option<bool> {
-        self.profile
+        self.0
             .relation()
             .map(|r| r.owner_follow == Some(profiles::FollowStatus::Pending))
     }
 
     /// Whether the viewer has blocked this user; null when anonymous.
     async fn is_blocked_by_viewer(&self) -> Option<bool> {
-        self.profile.relation().map(|r| r.blocked_by_viewer)
+        self.0.relation().map(|r| r.blocked_by_viewer)
     }
 
     /// The profile's entity tag, equal to the REST `ETag` for the same request: pass it as
     /// `updateProfile(ifMatch:)` to update only if nothing changed in between.
     async fn etag(&self, ctx: &Context<'_>) -> GqlResult<String> {
-        let counts = counts(ctx, self).await?;
         let today = request_context(ctx)?.timezone.date_at(Utc::now());
-        Ok(ProfileView::new(&self.profile, counts, today).etag())
+        Ok(ProfileView::new(&self.0, today).etag())
     }
-}
-
-async fn counts(ctx: &Context<'_>, user: &User) -> GqlResult<profiles::FollowCounts> {
-    match user.counts {
-        Some(counts) => Ok(counts),
-        None => counts_of(ctx, &user.user().id).await,
-    }
-}
-
-/// A user's counts through the request's DataLoader (zero for a user without counters).
-pub async fn counts_of(
-    ctx: &Context<'_>,
-    id: &profiles::ObjectId,
-) -> GqlResult<profiles::FollowCounts> {
-    let loaders = ctx.data_unchecked::<Loaders>();
-    let counts = loaders.counts.load_one(id.clone()).await.gql(ctx)?;
-    Ok(counts.unwrap_or_default())
 }

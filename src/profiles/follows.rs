@@ -9,12 +9,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 
 use super::model::FollowStatus;
-use super::privacy::{self, VisibleProfile};
-use super::{FollowCounts, ObjectId};
+use super::privacy::VisibleProfile;
+use super::service::read_profiles;
+use super::{ObjectId, ProfileKeys};
 use crate::db::Db;
-use crate::db::follows::{self as queries, CounterDrift, ListKind, ListPosition};
+use crate::db::follows::{self as queries, CounterDrift};
 use crate::db::pool::transaction;
-use crate::db::profiles::{self as profile_queries, Keys};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::MessageId;
 use crate::identity::Viewer;
@@ -55,9 +55,48 @@ impl RelationChange {
     }
 }
 
+/// Which list of a user to page through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// Accepted followers of the user.
+    Followers,
+    /// Users the user follows (accepted).
+    Following,
+    /// Pending requests to follow the user.
+    Requests,
+}
+
+/// A position in a list: the follow's time and the other user's id (the tie-breaker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPosition {
+    /// When the follow was made.
+    pub created_at: DateTime<chrono::Utc>,
+    /// The listed user.
+    pub user_id: String,
+}
+
+/// Follows `other` for the viewer: the follow's state afterwards, `Accepted` for a public
+/// profile, `Pending` (a request) for a private one.
+pub async fn follow(db: &Db, viewer: &Viewer, other: &ObjectId) -> AppResult<FollowStatus> {
+    apply(db, viewer, RelationChange::Follow, other)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a follow left no follow state")))
+}
+
+/// Applies `change` (any but [`RelationChange::Follow`], which is [`follow`]) between the
+/// viewer and `other`.
+pub async fn change(
+    db: &Db,
+    viewer: &Viewer,
+    change: RelationChange,
+    other: &ObjectId,
+) -> AppResult<()> {
+    apply(db, viewer, change, other).await.map(|_| ())
+}
+
 /// Applies `change` between the viewer and `other`, who must be another active user. Returns
 /// the state of the viewer's follow after a [`RelationChange::Follow`], `None` otherwise.
-pub async fn change(
+async fn apply(
     db: &Db,
     viewer: &Viewer,
     change: RelationChange,
@@ -111,11 +150,22 @@ pub async fn change(
     })
 }
 
-/// One page of a list: the visible users with their cursors, and whether more follow.
+/// One entry of a list.
+#[derive(Debug, Clone)]
+pub struct ListEntry {
+    /// The entry's opaque position, for the next page's `after`.
+    pub cursor: String,
+    /// When the follow (or the request) was made.
+    pub followed_at: DateTime<chrono::Utc>,
+    /// The listed user, as the viewer may see it.
+    pub profile: VisibleProfile,
+}
+
+/// One page of a list: the visible users, and whether more follow.
 #[derive(Debug, Clone)]
 pub struct Page {
-    /// (cursor, followed at, user, the user's counts), newest first.
-    pub entries: Vec<(String, DateTime<chrono::Utc>, VisibleProfile, FollowCounts)>,
+    /// The entries, newest first.
+    pub entries: Vec<ListEntry>,
     /// Whether there are entries after the last one.
     pub has_next_page: bool,
 }
@@ -146,39 +196,43 @@ pub async fn list(
     if kind == ListKind::Requests && viewer.user_id() != Some(owner) {
         return Err(AppError::Forbidden(MessageId::ProfileCannotBeViewed));
     }
-    let mut conn = db.conn().await?;
     let mut entries = Vec::with_capacity(first);
     // Read a little more than a page, so that skipped entries rarely cost another round trip.
     let batch = (first + 1 + first / 4) as i64;
     loop {
-        let rows = queries::list_page(&mut conn, owner, kind, position.as_ref(), batch).await?;
+        let rows = {
+            let mut conn = db.conn().await?;
+            queries::list_page(&mut conn, owner, kind, position.as_ref(), batch).await?
+        };
         let exhausted = (rows.len() as i64) < batch;
         let ids: Vec<ObjectId> = rows
             .iter()
             .filter_map(|r| ObjectId::parse(&r.user_id))
             .collect();
-        let mut users: std::collections::HashMap<ObjectId, _> =
-            profile_queries::find_many(&mut conn, Keys::Ids(&ids), viewer.user_id())
+        let mut profiles: std::collections::HashMap<ObjectId, VisibleProfile> =
+            read_profiles(db, viewer, ProfileKeys::Ids(&ids))
                 .await?
                 .into_iter()
-                .map(|(u, counts)| (u.user.id.clone(), (u, counts)))
+                .filter_map(Result::ok)
+                .map(|p| (p.user().id.clone(), p))
                 .collect();
         for row in rows {
             position = Some(row.clone());
-            let Some((found, counts)) =
-                ObjectId::parse(&row.user_id).and_then(|id| users.remove(&id))
+            let Some(profile) = ObjectId::parse(&row.user_id).and_then(|id| profiles.remove(&id))
             else {
                 continue;
             };
-            if let Ok(profile) = privacy::check(viewer, found.user, found.relation) {
-                if entries.len() == first {
-                    return Ok(Page {
-                        entries,
-                        has_next_page: true,
-                    });
-                }
-                entries.push((encode_cursor(&row), row.created_at, profile, counts));
+            if entries.len() == first {
+                return Ok(Page {
+                    entries,
+                    has_next_page: true,
+                });
             }
+            entries.push(ListEntry {
+                cursor: encode_cursor(&row),
+                followed_at: row.created_at,
+                profile,
+            });
         }
         if exhausted {
             return Ok(Page {

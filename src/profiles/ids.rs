@@ -69,6 +69,30 @@ impl UsernameKey {
     }
 }
 
+/// Which users a read asks for: by id, or by folded username.
+#[derive(Debug, Clone, Copy)]
+pub enum ProfileKeys<'a> {
+    /// By id.
+    Ids(&'a [ObjectId]),
+    /// By folded username.
+    Usernames(&'a [UsernameKey]),
+}
+
+impl ProfileKeys<'_> {
+    /// How many keys are asked for.
+    pub fn len(&self) -> usize {
+        match self {
+            ProfileKeys::Ids(ids) => ids.len(),
+            ProfileKeys::Usernames(keys) => keys.len(),
+        }
+    }
+
+    /// Whether no key is asked for.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,6 @@ pub mod service;
 pub mod update;
 pub mod view;
 
-pub use ids::{ObjectId, UsernameKey};
+pub use ids::{ObjectId, ProfileKeys, UsernameKey};
 pub use model::{AvailabilityStatus, FollowCounts, FollowStatus, MediaType, ProfilePhoto, User};
-pub use privacy::{Relation, VisibleProfile};
+pub use privacy::{FoundProfile, Relation, VisibleProfile};

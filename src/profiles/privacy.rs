@@ -1,10 +1,12 @@
 //! Who may see a profile: the one place where that is decided (SPEC §3).
 //!
 //! Every read — REST by id or username, GraphQL `user`, `userByUsername`, `users`, `viewer`,
-//! list nodes — turns a stored [`User`] into a [`VisibleProfile`] through [`check`], and the
+//! list nodes — turns a [`FoundProfile`] into a [`VisibleProfile`] through [`check`], and the
 //! adapters can only render a `VisibleProfile`. A path that skipped the check would not compile.
 
-use super::model::{FollowStatus, User};
+use std::sync::Arc;
+
+use super::model::{FollowCounts, FollowStatus, User};
 use crate::error::AppError;
 use crate::identity::Viewer;
 
@@ -23,10 +25,23 @@ pub struct Relation {
     pub owner_follow: Option<FollowStatus>,
 }
 
-/// A profile the viewer may see.
+/// A profile as a read finds it, before the privacy decision: the stored user, its counts, and
+/// the viewer's relations with it.
+#[derive(Debug, Clone)]
+pub struct FoundProfile {
+    /// The stored user (shared: the same profile serves many viewers).
+    pub user: Arc<User>,
+    /// Its follower and following counts.
+    pub counts: FollowCounts,
+    /// The viewer's relations with the user (all empty for an anonymous viewer).
+    pub relation: Relation,
+}
+
+/// A profile the viewer may see, with its counts.
 #[derive(Debug, Clone)]
 pub struct VisibleProfile {
-    user: User,
+    user: Arc<User>,
+    counts: FollowCounts,
     shows_birth_date: bool,
     relation: Option<Relation>,
 }
@@ -35,6 +50,11 @@ impl VisibleProfile {
     /// The stored user.
     pub fn user(&self) -> &User {
         &self.user
+    }
+
+    /// The user's follower and following counts.
+    pub fn counts(&self) -> FollowCounts {
+        self.counts
     }
 
     /// Whether the viewer is the owner or an admin, who also see the birth date.
@@ -53,7 +73,12 @@ impl VisibleProfile {
 /// admins included: a block is personal); a private profile shows only to accepted followers,
 /// admins, and the users it has asked to follow — they must see who asks before they approve
 /// (403 for everyone else).
-pub fn check(viewer: &Viewer, user: User, relation: Relation) -> Result<VisibleProfile, AppError> {
+pub fn check(viewer: &Viewer, found: FoundProfile) -> Result<VisibleProfile, AppError> {
+    let FoundProfile {
+        user,
+        counts,
+        relation,
+    } = found;
     if user.is_deactivated() {
         return Err(AppError::NotFound);
     }
@@ -71,6 +96,7 @@ pub fn check(viewer: &Viewer, user: User, relation: Relation) -> Result<VisibleP
     Ok(VisibleProfile {
         shows_birth_date: is_owner || viewer.is_admin(),
         relation: viewer.user_id().map(|_| relation),
+        counts,
         user,
     })
 }
@@ -116,8 +142,16 @@ mod tests {
         Viewer::User { id: id(n), admin }
     }
 
+    fn found(user: User, relation: Relation) -> FoundProfile {
+        FoundProfile {
+            user: Arc::new(user),
+            counts: FollowCounts::default(),
+            relation,
+        }
+    }
+
     fn outcome(viewer: &Viewer, user: User, relation: Relation) -> &'static str {
-        match check(viewer, user, relation) {
+        match check(viewer, found(user, relation)) {
             Ok(_) => "ok",
             Err(AppError::NotFound) => "404",
             Err(AppError::Blocked) => "403 blocked",
@@ -174,7 +208,7 @@ mod tests {
     #[test]
     fn birth_date_shows_to_owner_and_admin_only() {
         let shows = |v: &Viewer| {
-            check(v, user(false), Relation::default())
+            check(v, found(user(false), Relation::default()))
                 .map(|p| p.shows_birth_date())
                 .unwrap_or_default()
         };

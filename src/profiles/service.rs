@@ -1,5 +1,11 @@
-//! The use cases both adapters call: who is the viewer, what profile may they see, and how
+//! The use cases both adapters call: who is the viewer, which profiles they may see, and how
 //! they update their own.
+//!
+//! [`read_profiles`] is the one read path: REST, the GraphQL loaders and the follow lists all
+//! read through it, so the statement, the privacy decision and (later) any cache behind it are
+//! the same for every read.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
@@ -8,13 +14,36 @@ use serde_json::{Map, Value};
 use super::privacy::{self, VisibleProfile};
 use super::update;
 use super::view::{ProfileView, if_match_accepts};
-use super::{FollowCounts, ObjectId};
+use super::{ObjectId, ProfileKeys, UsernameKey};
 use crate::db::Db;
 use crate::db::profiles as queries;
-pub use crate::db::profiles::Lookup;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::MessageId;
 use crate::identity::{Credentials, Viewer};
+
+/// Most users one read may name (GraphQL `users(ids:)`).
+pub const MAX_IDS_PER_READ: usize = 100;
+
+/// Parses a user id a client sent in `field` (any case).
+pub fn user_id(text: &str, field: &str) -> AppResult<ObjectId> {
+    ObjectId::parse(text).ok_or_else(|| AppError::invalid(field, MessageId::InvalidUserId))
+}
+
+/// Parses the ids of a batch read sent in `field`: at most [`MAX_IDS_PER_READ`], each valid.
+pub fn user_ids<S: AsRef<str>>(texts: &[S], field: &str) -> AppResult<Vec<ObjectId>> {
+    if texts.len() > MAX_IDS_PER_READ {
+        return Err(AppError::Validation(vec![
+            FieldError::new(field, MessageId::TooManyIds).arg("max", MAX_IDS_PER_READ),
+        ]));
+    }
+    texts.iter().map(|t| user_id(t.as_ref(), field)).collect()
+}
+
+/// Parses a username a client looks up by in `field` (any case, one leading `@`).
+pub fn username_key(text: &str, field: &str) -> AppResult<UsernameKey> {
+    UsernameKey::parse_lookup(text)
+        .ok_or_else(|| AppError::invalid(field, MessageId::InvalidUsername))
+}
 
 /// Turns the request's credentials into a viewer: a valid token whose user exists and is active
 /// is that user; a missing one is anonymous; anything else is a 401.
@@ -36,19 +65,58 @@ pub async fn resolve_viewer(db: &Db, credentials: &Credentials) -> AppResult<Vie
     }
 }
 
-/// A profile and its counts as `viewer` may see it, in one statement.
+/// The profiles `keys` name as `viewer` may see them, with their counts: one result per key, in
+/// the keys' order (a key asked twice is answered twice) — the profile, or why it cannot be
+/// shown (not found for a missing or deactivated user, forbidden for a block or a private
+/// profile; see [`privacy::check`]). All of them in one statement; a failure to read at all is
+/// the outer error.
+pub async fn read_profiles(
+    db: &Db,
+    viewer: &Viewer,
+    keys: ProfileKeys<'_>,
+) -> AppResult<Vec<AppResult<VisibleProfile>>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = {
+        let mut conn = db.conn().await?;
+        queries::find_many(&mut conn, keys, viewer.user_id()).await?
+    };
+    let check = |found: Option<_>| {
+        found
+            .ok_or(AppError::NotFound)
+            .and_then(|found| privacy::check(viewer, found))
+    };
+    Ok(match keys {
+        ProfileKeys::Ids(ids) => {
+            let by_id: HashMap<ObjectId, _> =
+                found.into_iter().map(|f| (f.user.id.clone(), f)).collect();
+            ids.iter().map(|id| check(by_id.get(id).cloned())).collect()
+        }
+        ProfileKeys::Usernames(names) => {
+            let by_name: HashMap<String, _> = found
+                .into_iter()
+                .map(|f| (f.user.username.to_ascii_lowercase(), f))
+                .collect();
+            names
+                .iter()
+                .map(|n| check(by_name.get(n.as_str()).cloned()))
+                .collect()
+        }
+    })
+}
+
+/// The one profile `key` names, as `viewer` may see it (REST's read).
 pub async fn read_profile(
     db: &Db,
     viewer: &Viewer,
-    lookup: Lookup<'_>,
-) -> AppResult<(VisibleProfile, FollowCounts)> {
-    let mut conn = db.conn().await?;
-    let (found, counts) = queries::find_with_counts(&mut conn, lookup, viewer.user_id())
+    key: ProfileKeys<'_>,
+) -> AppResult<VisibleProfile> {
+    read_profiles(db, viewer, key)
         .await?
-        .ok_or(AppError::NotFound)?;
-    drop(conn);
-    let profile = privacy::check(viewer, found.user, found.relation)?;
-    Ok((profile, counts))
+        .into_iter()
+        .next()
+        .unwrap_or(Err(AppError::NotFound))
 }
 
 /// How an update is carried out.
@@ -75,7 +143,7 @@ pub async fn update_profile(
     viewer: AppResult<Viewer>,
     patch: &Map<String, Value>,
     options: UpdateOptions<'_>,
-) -> AppResult<(VisibleProfile, FollowCounts)> {
+) -> AppResult<VisibleProfile> {
     let changes = match update::parse_patch(patch, options.today) {
         Ok(changes) => changes,
         Err(mut problems) => {
@@ -115,8 +183,8 @@ pub async fn update_profile(
             if !queries::lock_user(conn, &id).await? {
                 return Err(AppError::Unauthenticated(MessageId::TokenUnknownUser));
             }
-            let (current, counts) = read_own(conn, &owner, &id).await?;
-            let etag = ProfileView::new(&current, counts, options.today).etag();
+            let current = read_own(conn, &owner, &id).await?;
+            let etag = ProfileView::new(&current, options.today).etag();
             if !if_match_accepts(condition, &etag) {
                 return Err(AppError::PreconditionFailed);
             }
@@ -142,11 +210,13 @@ async fn read_own(
     conn: &mut AsyncPgConnection,
     owner: &Viewer,
     id: &ObjectId,
-) -> AppResult<(VisibleProfile, FollowCounts)> {
-    let (found, counts) = queries::find_with_counts(conn, Lookup::Id(id), Some(id))
+) -> AppResult<VisibleProfile> {
+    let found = queries::find_many(conn, ProfileKeys::Ids(std::slice::from_ref(id)), Some(id))
         .await?
+        .into_iter()
+        .next()
         .ok_or(AppError::Unauthenticated(MessageId::TokenUnknownUser))?;
-    Ok((privacy::check(owner, found.user, found.relation)?, counts))
+    privacy::check(owner, found)
 }
 
 /// The profile photo a patch names, parsed alone.

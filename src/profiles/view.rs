@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{FollowCounts, VisibleProfile};
+use super::VisibleProfile;
 
 /// The public profile, serialized exactly as legacy clients expect.
 #[derive(Debug, Serialize)]
@@ -66,9 +66,10 @@ pub struct PhotoView<'a> {
 }
 
 impl<'a> ProfileView<'a> {
-    /// The view of a visible profile with its counts, `age` counted on `today`.
-    pub fn new(profile: &'a VisibleProfile, counts: FollowCounts, today: NaiveDate) -> Self {
+    /// The view of a visible profile, `age` counted on `today`.
+    pub fn new(profile: &'a VisibleProfile, today: NaiveDate) -> Self {
         let user = profile.user();
+        let counts = profile.counts();
         Self {
             id: user.id.as_str(),
             name: &user.name,

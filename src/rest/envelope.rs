@@ -37,29 +37,11 @@ struct PendingError(Arc<AppError>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = status_of(self.0.kind()).into_response();
+        let mut response = self.0.kind().status().into_response();
         response
             .extensions_mut()
             .insert(PendingError(Arc::new(self.0)));
         response
-    }
-}
-
-/// The HTTP status of an error kind.
-pub fn status_of(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -105,7 +87,7 @@ pub fn success(ctx: &RequestContext, status: StatusCode, data: &RawValue) -> Res
 /// The envelope of `error` in the request's language and zone.
 pub fn failure(ctx: &RequestContext, error: &AppError) -> Response {
     error.log();
-    let status = status_of(error.kind());
+    let status = error.kind().status();
     let body = Envelope {
         is_success: false,
         status_code: status.as_u16(),

@@ -527,7 +527,7 @@ fn profile_response(
 
 /// The envelope of `error` as an English example.
 fn failure_example(error: &AppError) -> Value {
-    let status = super::envelope::status_of(error.kind());
+    let status = error.kind().status();
     json!({
         "isSuccess": false,
         "statusCode": status.as_u16(),

@@ -11,10 +11,9 @@ use super::openapi;
 use crate::app::Ctx;
 use crate::context::RequestContext;
 use crate::error::AppError;
-use crate::i18n::MessageId;
-use crate::profiles::service::{self, Lookup};
+use crate::profiles::ProfileKeys;
+use crate::profiles::service;
 use crate::profiles::view::{ProfileView, etag_of, if_none_match_hits};
-use crate::profiles::{ObjectId, UsernameKey};
 use crate::state::AppState;
 
 /// `GET /api/v1/users/profile/{id}`
@@ -54,9 +53,14 @@ pub async fn by_id(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id =
-        ObjectId::parse(&id).ok_or_else(|| AppError::invalid("id", MessageId::InvalidUserId))?;
-    read(&state, &ctx, &headers, Lookup::Id(&id)).await
+    let id = service::user_id(&id, "id")?;
+    read(
+        &state,
+        &ctx,
+        &headers,
+        ProfileKeys::Ids(std::slice::from_ref(&id)),
+    )
+    .await
 }
 
 /// `GET /api/v1/users/profile/username/{username}`
@@ -94,24 +98,29 @@ pub async fn by_username(
     Path(username): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let key = UsernameKey::parse_lookup(&username)
-        .ok_or_else(|| AppError::invalid("username", MessageId::InvalidUsername))?;
-    read(&state, &ctx, &headers, Lookup::Username(&key)).await
+    let key = service::username_key(&username, "username")?;
+    read(
+        &state,
+        &ctx,
+        &headers,
+        ProfileKeys::Usernames(std::slice::from_ref(&key)),
+    )
+    .await
 }
 
 async fn read(
     state: &AppState,
     ctx: &RequestContext,
     headers: &HeaderMap,
-    lookup: Lookup<'_>,
+    key: ProfileKeys<'_>,
 ) -> Result<Response, ApiError> {
     let viewer = service::resolve_viewer(state.db(), &ctx.credentials).await?;
-    let (profile, counts) = service::read_profile(state.db(), &viewer, lookup).await?;
+    let profile = service::read_profile(state.db(), &viewer, key).await?;
     let today = ctx.timezone.date_at(Utc::now());
     Ok(cacheable(
         ctx,
         headers,
-        ProfileView::new(&profile, counts, today).to_json(),
+        ProfileView::new(&profile, today).to_json(),
     ))
 }
 

@@ -74,8 +74,8 @@ pub async fn patch_profile(
         today,
     };
     let viewer = service::resolve_viewer(state.db(), &ctx.credentials).await;
-    let (profile, counts) = service::update_profile(state.db(), viewer, &patch, options).await?;
-    let view = ProfileView::new(&profile, counts, today);
+    let profile = service::update_profile(state.db(), viewer, &patch, options).await?;
+    let view = ProfileView::new(&profile, today);
     let raw = RawValue::from_string(view.to_json()).map_err(AppError::internal)?;
     let mut response = envelope::success(&ctx, StatusCode::OK, &raw);
     if let Ok(etag) = HeaderValue::from_str(&view.etag()) {
