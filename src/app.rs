@@ -6,17 +6,16 @@ use std::sync::Arc;
 use axum::Router;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::context::{self, RequestContext};
+use crate::context::{self, Ctx, RequestContext};
 use crate::error::AppError;
 use crate::rest::envelope;
 use crate::state::AppState;
@@ -110,23 +109,6 @@ fn cors_layer(origins: &str) -> Option<CorsLayer> {
 
 async fn not_found(Ctx(ctx): Ctx) -> Response {
     envelope::failure(&ctx, &AppError::NotFound)
-}
-
-/// The request's context, built once by [`context_layer`].
-#[derive(Debug, Clone)]
-pub struct Ctx(pub Arc<RequestContext>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Ctx {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Arc<RequestContext>>()
-            .cloned()
-            .map(Ctx)
-            .ok_or_else(|| http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
-    }
 }
 
 /// Reads the request context from the headers, runs the request inside a span that carries it,

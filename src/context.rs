@@ -3,6 +3,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset, SecondsFormat, Utc};
 use http::HeaderMap;
@@ -21,6 +26,24 @@ pub const PLATFORM: &str = "x-platform";
 pub const APP_VERSION: &str = "x-app-version";
 /// The header that carries the device id.
 pub const DEVICE_ID: &str = "x-device-id";
+
+/// The request's context, as a handler's argument: built once per request by the router's
+/// middleware (`app::router`) and read by both adapters.
+#[derive(Debug, Clone)]
+pub struct Ctx(pub Arc<RequestContext>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Arc<RequestContext>>()
+            .cloned()
+            .map(Ctx)
+            .ok_or_else(|| http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    }
+}
 
 /// Everything a request's headers say about how to answer it.
 #[derive(Debug, Clone)]

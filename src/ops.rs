@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 use crate::state::AppState;
@@ -19,14 +18,10 @@ pub async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// `GET /readyz`: 200 when a pooled connection answers `SELECT 1` within a second, else 503.
+/// `GET /readyz`: 200 when a pooled connection answers within a second, else 503.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let check = async {
-        let mut conn = state.db().conn().await.ok()?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
-    };
-    match tokio::time::timeout(READY_TIMEOUT, check).await {
-        Ok(Some(_)) => Json(json!({ "status": "ready" })).into_response(),
+    match tokio::time::timeout(READY_TIMEOUT, state.db().ping()).await {
+        Ok(Ok(())) => Json(json!({ "status": "ready" })).into_response(),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(axum::http::header::RETRY_AFTER, "1")],

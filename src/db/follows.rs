@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 use super::schema::{blocks, follows, users};
 use crate::error::AppResult;
@@ -41,21 +41,20 @@ impl std::fmt::Display for CounterDrift {
 }
 
 /// Counts the accepted follows of every user and repairs the counters that differ, creating
-/// missing counter rows. Writes to `follows` wait meanwhile, so the counts are exact.
+/// missing counter rows. Run it in a transaction: writes to `follows` wait until it ends, so the
+/// counts are exact.
 pub async fn recount(conn: &mut AsyncPgConnection) -> AppResult<Vec<CounterDrift>> {
-    let drift = conn
-        .transaction(async |conn| {
-            // An operator's command over the whole table: no statement timeout, and writes to
-            // `follows` wait meanwhile so that the counts are exact.
-            conn.batch_execute("SET LOCAL statement_timeout = 0; LOCK TABLE follows IN SHARE MODE")
-                .await?;
-            diesel::sql_query(
-                "INSERT INTO follow_counters (user_id) SELECT id FROM users u \
+    // An operator's command over the whole table: no statement timeout, and writes to
+    // `follows` wait meanwhile so that the counts are exact.
+    conn.batch_execute("SET LOCAL statement_timeout = 0; LOCK TABLE follows IN SHARE MODE")
+        .await?;
+    diesel::sql_query(
+        "INSERT INTO follow_counters (user_id) SELECT id FROM users u \
                  WHERE NOT EXISTS (SELECT 1 FROM follow_counters c WHERE c.user_id = u.id)",
-            )
-            .execute(conn)
-            .await?;
-            diesel::sql_query(
+    )
+    .execute(conn)
+    .await?;
+    let drift = diesel::sql_query(
                 "WITH truth AS ( \
                     SELECT u.id AS user_id, \
                            coalesce(fr.n, 0)::integer AS followers, \
@@ -76,9 +75,7 @@ pub async fn recount(conn: &mut AsyncPgConnection) -> AppResult<Vec<CounterDrift
                  RETURNING d.user_id, d.followers_was, d.following_was, d.followers, d.following",
             )
             .load::<CounterDrift>(conn)
-            .await
-        })
-        .await?;
+            .await?;
     Ok(drift)
 }
 

@@ -136,6 +136,13 @@ impl Db {
         })
     }
 
+    /// Whether a pooled connection answers a trivial query (readiness).
+    pub async fn ping(&self) -> Result<(), AppError> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+        Ok(())
+    }
+
     /// Pool statistics for metrics: (size, idle, waiting).
     pub fn status(&self) -> (usize, usize, usize) {
         let status = self.pool.status();
@@ -153,13 +160,21 @@ impl Db {
     }
 }
 
-/// Runs a block in a transaction on a pooled connection, again (up to three times in all) when
-/// it loses a race the database detected (`AppError::Contention`); any other error rolls back
-/// and returns at once. `transaction!(db, |conn| { ... })` with `conn: &mut AsyncPgConnection`
-/// and a block of type `AppResult<T>`. (A macro: an async closure borrowing its surroundings
-/// cannot be passed on as a `Send` future.)
+/// The one way the service runs a transaction: a block on a pooled connection, committed when
+/// it returns `Ok` (and `commit_if` holds: a dry run rolls back what it did), rolled back on an
+/// error, and run again (up to three times in all) when it lost a race the database detected
+/// (`AppError::Contention`).
+///
+/// `transaction!(db, |conn| { ... })` or `transaction!(db, commit_if = cond, |conn| { ... })`,
+/// with `conn: &mut AsyncPgConnection` and a block of type `AppResult<T>`. (A macro rather than
+/// a function taking an async closure: such a closure borrowing its surroundings cannot be
+/// passed on as a `Send` future, and diesel-async's own `transaction` cannot be wrapped
+/// generically because its `Send` bound names a private trait.)
 macro_rules! transaction {
-    ($db:expr, |$conn:ident| $body:block) => {{
+    ($db:expr, |$conn:ident| $body:block) => {
+        $crate::db::pool::transaction!($db, commit_if = true, |$conn| $body)
+    };
+    ($db:expr, commit_if = $commit:expr, |$conn:ident| $body:block) => {{
         use diesel_async::TransactionManager as _;
         type Transactions = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::TransactionManager;
         let mut attempt = 0;
@@ -171,8 +186,12 @@ macro_rules! transaction {
                 Transactions::begin_transaction($conn).await?;
                 let result: $crate::error::AppResult<_> = async { $body }.await;
                 match result {
-                    Ok(value) => {
+                    Ok(value) if $commit => {
                         Transactions::commit_transaction($conn).await?;
+                        Ok(value)
+                    }
+                    Ok(value) => {
+                        Transactions::rollback_transaction($conn).await?;
                         Ok(value)
                     }
                     Err(error) => {

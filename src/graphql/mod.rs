@@ -23,7 +23,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::{HeaderMap, StatusCode, header};
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::config::GraphqlLimits;
 use crate::context::RequestContext;
 use crate::error::AppError;

@@ -278,8 +278,7 @@ fn decode_cursor(cursor: &str) -> AppResult<ListPosition> {
 /// Verifies every follower/following counter against the follow table and repairs drift;
 /// returns what was repaired.
 pub async fn recount(db: &Db) -> AppResult<Vec<CounterDrift>> {
-    let mut conn = db.conn().await?;
-    queries::recount(&mut conn).await
+    transaction!(db, |conn| { queries::recount(conn).await })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager};
+use diesel_async::AsyncPgConnection;
 use serde_json::{Map, Value};
 
 use super::privacy::{self, VisibleProfile};
@@ -16,6 +16,7 @@ use super::update;
 use super::view::{ProfileView, if_match_accepts};
 use super::{ObjectId, ProfileKeys, UsernameKey};
 use crate::db::Db;
+use crate::db::pool::transaction;
 use crate::db::profiles as queries;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::MessageId;
@@ -174,11 +175,7 @@ pub async fn update_profile(
         admin: false,
     };
 
-    let mut pooled = db.conn().await?;
-    let conn: &mut AsyncPgConnection = &mut pooled;
-    type Transactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
-    Transactions::begin_transaction(conn).await?;
-    let outcome = async {
+    transaction!(db, commit_if = !options.dry_run, |conn| {
         if let Some(condition) = options.if_match {
             if !queries::lock_user(conn, &id).await? {
                 return Err(AppError::Unauthenticated(MessageId::TokenUnknownUser));
@@ -197,13 +194,7 @@ pub async fn update_profile(
             crate::db::follows::accept_all_pending(conn, &id).await?;
         }
         read_own(conn, &owner, &id).await
-    }
-    .await;
-    match (&outcome, options.dry_run) {
-        (Ok(_), false) => Transactions::commit_transaction(conn).await?,
-        _ => Transactions::rollback_transaction(conn).await?,
-    }
-    outcome
+    })
 }
 
 async fn read_own(

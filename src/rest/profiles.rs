@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::envelope::{self, ApiError};
 use super::openapi;
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::context::RequestContext;
 use crate::error::AppError;
 use crate::profiles::ProfileKeys;

@@ -1,7 +1,8 @@
 //! `PATCH /api/v1/users/profile`: a JSON Merge Patch of the caller's own profile (SPEC §4).
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{RawQuery, Request, State};
+use axum::extract::{Query, Request, State};
+use axum::extract::rejection::QueryRejection;
 use axum::response::Response;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::envelope::{self, ApiError};
 use super::openapi;
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::{AppError, FieldError};
 use crate::i18n::MessageId;
 use crate::profiles::service::{self, UpdateOptions};
@@ -59,10 +60,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub async fn patch_profile(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
-    RawQuery(query): RawQuery,
+    query: Result<Query<PatchQuery>, QueryRejection>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let dry_run = dry_run(query.as_deref())?;
+    let dry_run = dry_run(query)?;
     let (parts, body) = request.into_parts();
     check_content_type(&parts.headers)?;
     let if_match = joined(&parts.headers, header::IF_MATCH)?;
@@ -87,28 +88,24 @@ pub async fn patch_profile(
     Ok(response)
 }
 
-fn dry_run(query: Option<&str>) -> Result<bool, AppError> {
-    let mut dry_run = false;
-    for pair in query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, "true"));
-        if name == "dryRun" {
-            dry_run = match value {
-                "true" | "1" | "" => true,
-                "false" | "0" => false,
-                _ => {
-                    return Err(AppError::invalid(
-                        "dryRun",
-                        MessageId::FieldWrongTypeBoolean,
-                    ));
-                }
-            };
-        }
+/// The query parameters of a PATCH.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PatchQuery {
+    /// `dryRun`: validate and show the result without writing.
+    #[serde(rename = "dryRun")]
+    dry_run: Option<String>,
+}
+
+/// Whether the PATCH is a dry run: `dryRun` alone, empty, `true` or `1` says yes; `false` or `0`
+/// (or no `dryRun`) says no; anything else is a 400 naming it.
+fn dry_run(query: Result<Query<PatchQuery>, QueryRejection>) -> Result<bool, AppError> {
+    let invalid = || AppError::invalid("dryRun", MessageId::FieldWrongTypeBoolean);
+    let Query(query) = query.map_err(|_| invalid())?;
+    match query.dry_run.as_deref() {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1" | "") => Ok(true),
+        Some(_) => Err(invalid()),
     }
-    Ok(dry_run)
 }
 
 /// Only `application/json` and `application/merge-patch+json` (any parameters) are accepted.
@@ -188,10 +185,14 @@ mod tests {
 
     #[test]
     fn dry_run_values() {
-        assert_eq!(dry_run(None).ok(), Some(false));
-        assert_eq!(dry_run(Some("dryRun=true")).ok(), Some(true));
-        assert_eq!(dry_run(Some("a=b&dryRun")).ok(), Some(true));
-        assert_eq!(dry_run(Some("dryRun=false")).ok(), Some(false));
-        assert!(dry_run(Some("dryRun=maybe")).is_err());
+        let parse = |query: &str| {
+            let uri: http::Uri = format!("/?{query}").parse().expect("uri");
+            dry_run(Query::try_from_uri(&uri))
+        };
+        assert_eq!(parse("").ok(), Some(false));
+        assert_eq!(parse("dryRun=true").ok(), Some(true));
+        assert_eq!(parse("a=b&dryRun").ok(), Some(true));
+        assert_eq!(parse("dryRun=false").ok(), Some(false));
+        assert!(parse("dryRun=maybe").is_err());
     }
 }
