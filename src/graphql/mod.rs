@@ -23,8 +23,8 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::{HeaderMap, StatusCode, header};
 
-use crate::context::Ctx;
 use crate::config::GraphqlLimits;
+use crate::context::Ctx;
 use crate::context::RequestContext;
 use crate::error::AppError;
 use crate::profiles::service;

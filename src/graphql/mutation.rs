@@ -17,21 +17,21 @@ use crate::state::AppState;
 /// trimmed, an empty string clears a nullable field, `interests` replaces the whole list.
 #[derive(InputObject, Default)]
 pub struct UpdateProfileInput {
-    /// Given name, 1–50 characters after trimming.
+    #[doc = concat!("Given name, 1–", crate::profile_limit!(NAME_MAX), " characters after trimming.")]
     name: MaybeUndefined<String>,
-    /// Family name, 1–50 characters after trimming.
+    #[doc = concat!("Family name, 1–", crate::profile_limit!(NAME_MAX), " characters after trimming.")]
     surname: MaybeUndefined<String>,
-    /// 3–30 letters, digits, `_` or `.`; must not be taken, ignoring case.
+    #[doc = concat!(crate::profile_limit!(USERNAME_MIN), "–", crate::profile_limit!(USERNAME_MAX), " letters, digits, `_` or `.`; must not be taken, ignoring case.")]
     username: MaybeUndefined<String>,
     /// Current availability.
     availability_status: MaybeUndefined<AvailabilityStatus>,
-    /// Up to 20 interests, each 1–32 characters, no duplicates ignoring case.
+    #[doc = concat!("Up to ", crate::profile_limit!(INTERESTS_MAX), " interests, each 1–", crate::profile_limit!(INTEREST_MAX), " characters, no duplicates ignoring case.")]
     interests: MaybeUndefined<Vec<String>>,
-    /// At most 100 characters; null or empty clears it.
+    #[doc = concat!("At most ", crate::profile_limit!(EXPERTISE_MAX), " characters; null or empty clears it.")]
     expertise: MaybeUndefined<String>,
-    /// At most 500 characters; null or empty clears it.
+    #[doc = concat!("At most ", crate::profile_limit!(BIO_MAX), " characters; null or empty clears it.")]
     bio: MaybeUndefined<String>,
-    /// Credits per live-stream minute, 0–100000.
+    #[doc = concat!("Credits per live-stream minute, 0–", crate::profile_limit!(PRICE_MAX), ".")]
     minute_price_in_live_stream: MaybeUndefined<i32>,
     /// Instagram username, with or without `@`, or an instagram.com profile link.
     instagram: MaybeUndefined<String>,
@@ -43,7 +43,7 @@ pub struct UpdateProfileInput {
     tiktok: MaybeUndefined<String>,
     /// Facebook username or a facebook.com profile link.
     facebook: MaybeUndefined<String>,
-    /// `YYYY-MM-DD`, an age of 18–120 in the request's timezone.
+    #[doc = concat!("`YYYY-MM-DD`, an age of ", crate::profile_limit!(AGE_MIN), "–", crate::profile_limit!(AGE_MAX), " in the request's timezone.")]
     birth_date: MaybeUndefined<Date>,
     /// Whether only approved followers may see the profile.
     is_private: MaybeUndefined<bool>,

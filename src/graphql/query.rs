@@ -53,14 +53,14 @@ impl QueryRoot {
         Some(result.await.map(User::from).gql(ctx))
     }
 
-    /// Up to 100 users by id, in the order asked, in one database round trip (and one more for
-    /// their counts). Each user that does not exist or may not be seen is null, with an error at
-    /// its index.
+    #[doc = concat!("Up to ", crate::profile_limit!(IDS_PER_READ_MAX), " users by id, in the order asked, in one database round trip. Each user that
+does not exist or may not be seen is null, with an error at its index.")]
     #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Up to 100 user ids; the answer keeps their order.")] ids: Vec<ID>,
+        #[graphql(desc = "User ids (see the field for how many); the answer keeps their order.")]
+        ids: Vec<ID>,
     ) -> GqlResult<Vec<Option<GqlResult<User>>>> {
         let ids = service::user_ids(&ids, "ids").gql(ctx)?;
         let loaded = loaders(ctx).users(&ids).await.gql(ctx)?;

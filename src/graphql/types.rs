@@ -108,18 +108,18 @@ impl User {
         ID(self.user().id.to_string())
     }
 
-    /// Given name, 1–50 characters.
+    #[doc = concat!("Given name, 1–", crate::profile_limit!(NAME_MAX), " characters.")]
     async fn name(&self) -> &str {
         &self.user().name
     }
 
-    /// Family name, 1–50 characters.
+    #[doc = concat!("Family name, 1–", crate::profile_limit!(NAME_MAX), " characters.")]
     async fn surname(&self) -> &str {
         &self.user().surname
     }
 
-    /// Username as chosen by the user: 3–30 of letters, digits, `_` and `.`; unique regardless
-    /// of letter case.
+    #[doc = concat!("Username as chosen by the user: ", crate::profile_limit!(USERNAME_MIN), "–", crate::profile_limit!(USERNAME_MAX), " of letters, digits, `_` and `.`; unique regardless
+of letter case.")]
     async fn username(&self) -> &str {
         &self.user().username
     }
@@ -134,12 +134,12 @@ impl User {
         self.user().profile_photo.clone().map(Media)
     }
 
-    /// Interests in the user's order (at most 20).
+    #[doc = concat!("Interests in the user's order (at most ", crate::profile_limit!(INTERESTS_MAX), ").")]
     async fn interests(&self) -> &[String] {
         &self.user().interests
     }
 
-    /// Area of expertise (at most 100 characters).
+    #[doc = concat!("Area of expertise (at most ", crate::profile_limit!(EXPERTISE_MAX), " characters).")]
     async fn expertise(&self) -> Option<&str> {
         self.user().expertise.as_deref()
     }
@@ -151,7 +151,7 @@ impl User {
         Ok(self.user().age_on(request.timezone.date_at(Utc::now())))
     }
 
-    /// Price per live-stream minute in credits (0–100000).
+    #[doc = concat!("Price per live-stream minute in credits (0–", crate::profile_limit!(PRICE_MAX), ").")]
     async fn minute_price_in_live_stream(&self) -> i32 {
         self.user().minute_price_in_live_stream
     }
@@ -166,7 +166,7 @@ impl User {
         self.0.counts().following
     }
 
-    /// Free text about the user (at most 500 characters).
+    #[doc = concat!("Free text about the user (at most ", crate::profile_limit!(BIO_MAX), " characters).")]
     async fn bio(&self) -> Option<&str> {
         self.user().bio.as_deref()
     }
@@ -229,37 +229,46 @@ impl User {
             .map(|d| Date(d.format("%Y-%m-%d").to_string()))
     }
 
-    /// Users who follow this user (accepted follows), newest first, 1–100 per page. Users the
-    /// viewer may not see (private, blocking the viewer, deactivated) are left out.
-    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
+    #[doc = concat!("Users who follow this user (accepted follows), newest first, 1–", crate::profile_limit!(PAGE_MAX), " per page. Users the
+viewer may not see (private, blocking the viewer, deactivated) are left out.")]
+    #[graphql(
+        complexity = "first.clamp(1, crate::profiles::rules::PAGE_MAX as i32) as usize * child_complexity"
+    )]
     async fn followers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size, 1–100.")] first: i32,
+        #[graphql(desc = "Page size (bounds in the field's description).")] first: i32,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Option<GqlResult<UserConnection>> {
         Some(connection(ctx, &self.0, ListKind::Followers, first, after).await)
     }
 
-    /// Users this user follows (accepted follows), newest first, 1–100 per page, with the same
-    /// visibility as `followers`.
-    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
+    #[doc = concat!("Users this user follows (accepted follows), newest first, 1–", crate::profile_limit!(PAGE_MAX), " per page, with the same
+visibility as `followers`.")]
+    #[graphql(
+        complexity = "first.clamp(1, crate::profiles::rules::PAGE_MAX as i32) as usize * child_complexity"
+    )]
     async fn following(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size, 1–100.")] first: i32,
+        #[graphql(desc = "Page size (bounds in the field's description).")] first: i32,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Option<GqlResult<UserConnection>> {
         Some(connection(ctx, &self.0, ListKind::Following, first, after).await)
     }
 
-    /// Pending requests to follow this user, newest first: only the user may read them
-    /// (`FORBIDDEN` for anyone else), to approve or reject them.
-    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
+    #[doc = concat!(
+        "Pending requests to follow this user, newest first, 1–",
+        crate::profile_limit!(PAGE_MAX),
+        " per page: only the user may read them\n(`FORBIDDEN` for anyone else), to approve or reject them."
+    )]
+    #[graphql(
+        complexity = "first.clamp(1, crate::profiles::rules::PAGE_MAX as i32) as usize * child_complexity"
+    )]
     async fn follow_requests(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size, 1–100.")] first: i32,
+        #[graphql(desc = "Page size (bounds in the field's description).")] first: i32,
         #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
     ) -> Option<GqlResult<UserConnection>> {
         Some(connection(ctx, &self.0, ListKind::Requests, first, after).await)

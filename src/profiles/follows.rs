@@ -10,6 +10,7 @@ use chrono::DateTime;
 
 use super::model::FollowStatus;
 use super::privacy::VisibleProfile;
+use super::rules::PAGE_MAX;
 use super::service::read_profiles;
 use super::{ObjectId, ProfileKeys};
 use crate::db::Db;
@@ -18,9 +19,6 @@ use crate::db::pool::transaction;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::MessageId;
 use crate::identity::Viewer;
-
-/// Most entries in one page of a list.
-pub const MAX_PAGE: usize = 100;
 
 /// The argument naming the other user in relationship calls.
 const USER_ID: &str = "userId";
@@ -186,10 +184,10 @@ pub async fn list(
 ) -> AppResult<Page> {
     let first = usize::try_from(first)
         .ok()
-        .filter(|n| (1..=MAX_PAGE).contains(n))
+        .filter(|n| (1..=PAGE_MAX).contains(n))
         .ok_or_else(|| {
             AppError::Validation(vec![
-                FieldError::new("first", MessageId::PageSizeOutOfRange).arg("max", MAX_PAGE),
+                FieldError::new("first", MessageId::PageSizeOutOfRange).arg("max", PAGE_MAX),
             ])
         })?;
     let mut position = after.map(decode_cursor).transpose()?;

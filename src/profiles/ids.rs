@@ -43,9 +43,10 @@ impl fmt::Display for ObjectId {
     }
 }
 
-/// Whether `username` is 3–30 of `[A-Za-z0-9_.]`, the shape of every stored username.
+/// Whether `username` is 3–30 of `[A-Za-z0-9_.]` (the bounds of [`rules`](super::rules)), the
+/// shape of every stored username.
 pub fn is_valid_username(username: &str) -> bool {
-    (3..=30).contains(&username.len())
+    (super::rules::USERNAME_MIN..=super::rules::USERNAME_MAX).contains(&username.len())
         && username
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')

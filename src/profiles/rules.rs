@@ -1,4 +1,6 @@
-//! The rules of every profile field (SPEC §1, §4), shared by updates and the import.
+//! The rules of every profile field (SPEC §1, §4), shared by updates and the import, and every
+//! limit the API has: the validation, the OpenAPI document and the GraphQL descriptions all take
+//! their numbers from here.
 //!
 //! Each rule takes what a client or a legacy document sent, normalises it (NFC, trimmed, a
 //! leading `@` or a profile link reduced to the handle) and either returns the value to store or
@@ -12,22 +14,73 @@ use super::model::{AvailabilityStatus, age_on};
 use crate::error::FieldError;
 use crate::i18n::MessageId;
 
+/// Every limit as a literal: the one place the numbers are written. The constants below are made
+/// from it, and so is text the compiler must see as a literal (GraphQL descriptions are
+/// attributes, which take `concat!(…, profile_limit!(BIO_MAX), …)` but not a constant).
+#[macro_export]
+macro_rules! profile_limit {
+    (NAME_MAX) => {
+        50
+    };
+    (USERNAME_MIN) => {
+        3
+    };
+    (USERNAME_MAX) => {
+        30
+    };
+    (EXPERTISE_MAX) => {
+        100
+    };
+    (BIO_MAX) => {
+        500
+    };
+    (INTERESTS_MAX) => {
+        20
+    };
+    (INTEREST_MAX) => {
+        32
+    };
+    (PRICE_MAX) => {
+        100000
+    };
+    (AGE_MIN) => {
+        18
+    };
+    (AGE_MAX) => {
+        120
+    };
+    (PAGE_MAX) => {
+        100
+    };
+    (IDS_PER_READ_MAX) => {
+        100
+    };
+}
+
 /// Longest name or surname.
-pub const NAME_MAX: usize = 50;
+pub const NAME_MAX: usize = profile_limit!(NAME_MAX);
+/// Shortest username.
+pub const USERNAME_MIN: usize = profile_limit!(USERNAME_MIN);
+/// Longest username.
+pub const USERNAME_MAX: usize = profile_limit!(USERNAME_MAX);
 /// Longest expertise.
-pub const EXPERTISE_MAX: usize = 100;
+pub const EXPERTISE_MAX: usize = profile_limit!(EXPERTISE_MAX);
 /// Longest bio.
-pub const BIO_MAX: usize = 500;
+pub const BIO_MAX: usize = profile_limit!(BIO_MAX);
 /// Most interests.
-pub const INTERESTS_MAX: usize = 20;
+pub const INTERESTS_MAX: usize = profile_limit!(INTERESTS_MAX);
 /// Longest interest.
-pub const INTEREST_MAX: usize = 32;
+pub const INTEREST_MAX: usize = profile_limit!(INTEREST_MAX);
 /// Highest price per live-stream minute.
-pub const PRICE_MAX: i64 = 100_000;
+pub const PRICE_MAX: i64 = profile_limit!(PRICE_MAX);
 /// Youngest age a birth date may give.
-pub const AGE_MIN: i32 = 18;
+pub const AGE_MIN: i32 = profile_limit!(AGE_MIN);
 /// Oldest age a birth date may give.
-pub const AGE_MAX: i32 = 120;
+pub const AGE_MAX: i32 = profile_limit!(AGE_MAX);
+/// Most entries in one page of a follower, following or request list.
+pub const PAGE_MAX: usize = profile_limit!(PAGE_MAX);
+/// Most users one read may name (GraphQL `users(ids:)`).
+pub const IDS_PER_READ_MAX: usize = profile_limit!(IDS_PER_READ_MAX);
 
 /// Trims and NFC-normalises a string.
 pub fn normalize(text: &str) -> String {

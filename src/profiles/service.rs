@@ -12,6 +12,7 @@ use diesel_async::AsyncPgConnection;
 use serde_json::{Map, Value};
 
 use super::privacy::{self, VisibleProfile};
+use super::rules::IDS_PER_READ_MAX;
 use super::update;
 use super::view::{ProfileView, if_match_accepts};
 use super::{ObjectId, ProfileKeys, UsernameKey};
@@ -22,19 +23,16 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::MessageId;
 use crate::identity::{Credentials, Viewer};
 
-/// Most users one read may name (GraphQL `users(ids:)`).
-pub const MAX_IDS_PER_READ: usize = 100;
-
 /// Parses a user id a client sent in `field` (any case).
 pub fn user_id(text: &str, field: &str) -> AppResult<ObjectId> {
     ObjectId::parse(text).ok_or_else(|| AppError::invalid(field, MessageId::InvalidUserId))
 }
 
-/// Parses the ids of a batch read sent in `field`: at most [`MAX_IDS_PER_READ`], each valid.
+/// Parses the ids of a batch read sent in `field`: at most [`IDS_PER_READ_MAX`], each valid.
 pub fn user_ids<S: AsRef<str>>(texts: &[S], field: &str) -> AppResult<Vec<ObjectId>> {
-    if texts.len() > MAX_IDS_PER_READ {
+    if texts.len() > IDS_PER_READ_MAX {
         return Err(AppError::Validation(vec![
-            FieldError::new(field, MessageId::TooManyIds).arg("max", MAX_IDS_PER_READ),
+            FieldError::new(field, MessageId::TooManyIds).arg("max", IDS_PER_READ_MAX),
         ]));
     }
     texts.iter().map(|t| user_id(t.as_ref(), field)).collect()

@@ -1,8 +1,8 @@
 //! `PATCH /api/v1/users/profile`: a JSON Merge Patch of the caller's own profile (SPEC §4).
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Query, Request, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
 use axum::response::Response;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -69,3 +69,37 @@ async fn every_type_field_and_argument_is_described() {
     }
     assert!(missing.is_empty(), "undocumented: {missing:?}");
 }
+
+/// The limits the descriptions state are the ones the validation applies: both come from
+/// `profiles::rules`, so changing a limit there changes the schema's text too.
+#[test]
+fn descriptions_state_the_limits_of_the_rules() {
+    use profile_api::profiles::rules;
+    let sdl = profile_api::graphql::sdl();
+    for expected in [
+        format!(
+            "Free text about the user (at most {} characters).",
+            rules::BIO_MAX
+        ),
+        format!("Given name, 1–{} characters.", rules::NAME_MAX),
+        format!(
+            "Area of expertise (at most {} characters).",
+            rules::EXPERTISE_MAX
+        ),
+        format!(
+            "Up to {} users by id, in the order asked",
+            rules::IDS_PER_READ_MAX
+        ),
+        format!("newest first, 1–{} per page", rules::PAGE_MAX),
+        format!(
+            "an age of {}–{} in the request's timezone",
+            rules::AGE_MIN,
+            rules::AGE_MAX
+        ),
+    ] {
+        assert!(
+            sdl.contains(&expected),
+            "the schema does not say: {expected}"
+        );
+    }
+}
