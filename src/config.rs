@@ -12,6 +12,7 @@
 //! | `LOG_FORMAT` | `pretty` | `pretty` or `json` |
 //! | `RUST_LOG` | `info` | log filter |
 //! | `DB_POOL_SIZE` .. `DB_STATEMENT_TIMEOUT_MS` | see [`DatabaseConfig`] | pool limits |
+//! | `CACHE`, `CACHE_MAX_BYTES` | `on`, 64 MiB | the profile cache, see [`CacheConfig`] |
 //! | `GRAPHQL_*` | see [`GraphqlLimits`] | query limits |
 //! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `RATE_LIMIT_*`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
 
@@ -130,6 +131,9 @@ pub struct Config {
     /// Database pool settings.
     #[command(flatten)]
     pub database: DatabaseConfig,
+    /// The profile cache.
+    #[command(flatten)]
+    pub cache: CacheConfig,
     /// GraphQL query limits.
     #[command(flatten)]
     pub graphql: GraphqlLimits,
@@ -161,6 +165,29 @@ pub struct DatabaseConfig {
     /// `statement_timeout` set on every connection.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value = "5000", value_parser = parse_millis, global = true)]
     pub statement_timeout: Duration,
+}
+
+/// The profile cache (SPEC §8): reads served from memory, kept coherent by the database's
+/// change stream.
+#[derive(Debug, Clone, Args)]
+pub struct CacheConfig {
+    /// `on` serves hot profiles from memory; `off` reads every profile from the database.
+    #[arg(long = "cache", env = "CACHE", default_value = "on", global = true,
+          value_parser = parse_switch)]
+    pub enabled: bool,
+    /// Byte budget of the profile cache.
+    #[arg(long, env = "CACHE_MAX_BYTES", default_value_t = 64 * 1024 * 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 /// Limits on GraphQL operations.
@@ -258,6 +285,15 @@ impl Default for HttpConfig {
             rate_limit_burst: 50,
             shutdown_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+/// `on`/`off` (also `true`/`false`, `1`/`0`).
+fn parse_switch(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("`{value}` is not `on` or `off`")),
     }
 }
 

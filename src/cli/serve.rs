@@ -30,7 +30,10 @@ pub async fn run(config: Config, migrate: bool) -> anyhow::Result<()> {
             );
         }
     }
-    let db = Db::new(database.url.clone(), &config.database)?;
+    let mut db = Db::new(database.url.clone(), &config.database)?;
+    if config.cache.enabled {
+        db = db.with_cache(config.cache.max_bytes);
+    }
     let state = AppState::new(db.clone(), keys, config.clone());
     if let Some(limiter) = state.rate_limiter().cloned() {
         tokio::spawn(async move {

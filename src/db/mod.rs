@@ -2,6 +2,8 @@
 //! every query the service runs. Nothing outside this module writes SQL.
 
 pub mod bulk;
+pub mod cache;
+pub mod changes;
 pub mod embedded;
 pub mod follows;
 pub mod migrations;

@@ -13,6 +13,10 @@ use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use secrecy::{ExposeSecret, SecretString};
 
+use tokio::sync::broadcast;
+
+use super::cache::{MarkerWait, ProfileCache};
+use super::changes::{ChangeListener, StreamEvent};
 use crate::config::DatabaseConfig;
 use crate::error::AppError;
 
@@ -85,6 +89,38 @@ impl managed::Manager for ConnectionManager {
     }
 }
 
+/// How many change-stream events a slow follower may fall behind before it misses some (it is
+/// then told it lagged).
+const CHANGE_BUFFER: usize = 4096;
+
+/// A write's marker on the change stream (see [`Db::mark_write`]).
+#[derive(Debug)]
+pub struct WriteMarker(Option<(Arc<ProfileCache>, String, Option<MarkerWait>)>);
+
+impl WriteMarker {
+    fn token(&self) -> &str {
+        self.0.as_ref().map_or("", |(_, token, _)| token)
+    }
+
+    /// Once the write committed: waits until this instance's cache has applied its changes.
+    pub async fn applied(mut self) {
+        if let Some((cache, token, wait)) = &mut self.0
+            && let Some(wait) = wait.take()
+        {
+            cache.await_marker(token, wait).await;
+        }
+    }
+}
+
+impl Drop for WriteMarker {
+    fn drop(&mut self) {
+        // A write that did not commit: nobody will wait for its marker.
+        if let Some((cache, token, Some(_))) = &self.0 {
+            cache.forget_marker(token);
+        }
+    }
+}
+
 /// The pool type.
 pub type DbPool = Pool<ConnectionManager>;
 /// A connection checked out of the pool.
@@ -95,12 +131,18 @@ pub type Conn = managed::Object<ConnectionManager>;
 pub struct Db {
     pool: DbPool,
     statements: Arc<AtomicU64>,
+    url: SecretString,
+    /// The profile cache, when reads are cached (`serve` with `CACHE=on`).
+    pub(super) cache: Option<Arc<ProfileCache>>,
+    /// Every event of the change stream, for whoever follows it besides the cache.
+    changes: broadcast::Sender<Arc<StreamEvent>>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
             .field("status", &self.pool.status())
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -110,7 +152,7 @@ impl Db {
     pub fn new(url: SecretString, config: &DatabaseConfig) -> anyhow::Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
         let manager = ConnectionManager {
-            url,
+            url: url.clone(),
             statement_timeout: config.statement_timeout,
             verify_idle_after: config.verify_idle_after,
             statements: statements.clone(),
@@ -122,7 +164,47 @@ impl Db {
             .recycle_timeout(Some(config.recycle_timeout))
             .runtime(Runtime::Tokio1)
             .build()?;
-        Ok(Self { pool, statements })
+        Ok(Self {
+            pool,
+            statements,
+            url,
+            cache: None,
+            changes: broadcast::channel(CHANGE_BUFFER).0,
+        })
+    }
+
+    /// Serves profile reads from a cache of at most `max_bytes`, kept coherent by following the
+    /// database's change stream on a connection of its own (for as long as this `Db` or a clone
+    /// of it lives). Must be called inside the Tokio runtime.
+    #[must_use]
+    pub fn with_cache(mut self, max_bytes: u64) -> Self {
+        let cache = Arc::new(ProfileCache::new(max_bytes));
+        ChangeListener::spawn(self.url.clone(), &cache, self.changes.clone());
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The profile cache, if reads are cached.
+    pub fn cache(&self) -> Option<&ProfileCache> {
+        self.cache.as_deref()
+    }
+
+    /// Follows the change stream's events as they are applied.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
+        self.changes.subscribe()
+    }
+
+    /// Marks a write about to commit on `conn`, so that it can wait, once committed, until this
+    /// instance's cache has applied its changes ([`WriteMarker::applied`]). Nothing to do
+    /// without a cache.
+    pub async fn mark_write(&self, conn: &mut AsyncPgConnection) -> Result<WriteMarker, AppError> {
+        let Some(cache) = &self.cache else {
+            return Ok(WriteMarker(None));
+        };
+        let (token, wait) = cache.marker();
+        let marker = WriteMarker(Some((cache.clone(), token, Some(wait))));
+        super::changes::send_marker(conn, marker.token()).await?;
+        Ok(marker)
     }
 
     /// Checks out a connection; an exhausted pool or an unreachable database is a 503.
@@ -163,7 +245,8 @@ impl Db {
 /// The one way the service runs a transaction: a block on a pooled connection, committed when
 /// it returns `Ok` (and `commit_if` holds: a dry run rolls back what it did), rolled back on an
 /// error, and run again (up to three times in all) when it lost a race the database detected
-/// (`AppError::Contention`).
+/// (`AppError::Contention`). A committed write returns once this instance's profile cache has
+/// applied it (read-your-writes, see [`Db::mark_write`]).
 ///
 /// `transaction!(db, |conn| { ... })` or `transaction!(db, commit_if = cond, |conn| { ... })`,
 /// with `conn: &mut AsyncPgConnection` and a block of type `AppResult<T>`. (A macro rather than
@@ -177,22 +260,30 @@ macro_rules! transaction {
     ($db:expr, commit_if = $commit:expr, |$conn:ident| $body:block) => {{
         use diesel_async::TransactionManager as _;
         type Transactions = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::TransactionManager;
+        let db: &$crate::db::Db = &$db;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let outcome: $crate::error::AppResult<_> = async {
-                let mut pooled = $db.conn().await?;
+                let mut pooled = db.conn().await?;
                 let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
                 Transactions::begin_transaction($conn).await?;
                 let result: $crate::error::AppResult<_> = async { $body }.await;
                 match result {
                     Ok(value) if $commit => {
+                        let marker = match db.mark_write($conn).await {
+                            Ok(marker) => marker,
+                            Err(error) => {
+                                Transactions::rollback_transaction($conn).await?;
+                                return Err(error);
+                            }
+                        };
                         Transactions::commit_transaction($conn).await?;
-                        Ok(value)
+                        Ok((value, Some(marker)))
                     }
                     Ok(value) => {
                         Transactions::rollback_transaction($conn).await?;
-                        Ok(value)
+                        Ok((value, None))
                     }
                     Err(error) => {
                         Transactions::rollback_transaction($conn).await?;
@@ -205,7 +296,14 @@ macro_rules! transaction {
                 Err($crate::error::AppError::Contention(reason)) if attempt < 3 => {
                     tracing::debug!(%reason, attempt, "transaction lost a race; running it again");
                 }
-                other => break other,
+                // The connection is back in the pool: now wait for the cache to see the write.
+                Ok((value, marker)) => {
+                    if let Some(marker) = marker {
+                        marker.applied().await;
+                    }
+                    break Ok(value);
+                }
+                Err(error) => break Err(error),
             }
         }
     }};

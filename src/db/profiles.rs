@@ -1,5 +1,6 @@
-//! Reading profiles: one statement per lookup, joining the photo, the counters when wanted, and
-//! the two facts the privacy rule needs about the viewer (blocked? following?).
+//! Reading profiles: one statement per lookup, joining the photo, the counters, and the facts the
+//! privacy rule needs about the viewer (blocked? following?) — through the profile cache when
+//! there is one ([`Db::profiles`]).
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -239,6 +240,79 @@ pub async fn find_many(
             })
         })
         .collect()
+}
+
+impl super::Db {
+    /// Users with their counts and `viewer`'s relations with each; missing keys are simply
+    /// absent. From the cache where it holds them (and vouches for them), the rest in one
+    /// statement, which then fills the cache.
+    pub async fn profiles(
+        &self,
+        keys: ProfileKeys<'_>,
+        viewer: Option<&ObjectId>,
+    ) -> AppResult<Vec<FoundProfile>> {
+        let ticket = self
+            .cache
+            .as_ref()
+            .and_then(|cache| Some((cache, cache.ticket()?)));
+        let Some((cache, ticket)) = ticket else {
+            let mut conn = self.conn().await?;
+            return find_many(&mut conn, keys, viewer).await;
+        };
+        let mut found = Vec::with_capacity(keys.len());
+        let (missed_ids, missed_names) = match keys {
+            ProfileKeys::Ids(ids) => {
+                let mut missed: Vec<ObjectId> = Vec::new();
+                for id in ids {
+                    match cache.profile(id, viewer) {
+                        Some(hit) => found.push(hit),
+                        None if !missed.contains(id) => missed.push(id.clone()),
+                        None => {}
+                    }
+                }
+                (missed, Vec::new())
+            }
+            ProfileKeys::Usernames(names) => {
+                let mut missed: Vec<UsernameKey> = Vec::new();
+                for name in names {
+                    match cache.profile_by_username(name, viewer) {
+                        Some(hit) => found.push(hit),
+                        None if !missed.contains(name) => missed.push(name.clone()),
+                        None => {}
+                    }
+                }
+                (Vec::new(), missed)
+            }
+        };
+        let missed = if missed_ids.is_empty() {
+            ProfileKeys::Usernames(&missed_names)
+        } else {
+            ProfileKeys::Ids(&missed_ids)
+        };
+        if !missed.is_empty() {
+            let read = {
+                let mut conn = self.conn().await?;
+                find_many(&mut conn, missed, viewer).await?
+            };
+            for profile in &read {
+                cache.fill(ticket, viewer, profile);
+            }
+            found.extend(read);
+        }
+        Ok(found)
+    }
+
+    /// Whether `id` is an existing, active user (the token check of SPEC §5).
+    pub async fn is_active_user(&self, id: &ObjectId) -> AppResult<bool> {
+        if self.cache.is_some() {
+            let found = self
+                .profiles(ProfileKeys::Ids(std::slice::from_ref(id)), None)
+                .await?;
+            return Ok(found.iter().any(|f| !f.user.is_deactivated()));
+        }
+        let mut conn = self.conn().await?;
+        is_active_user(&mut conn, id).await
+    }
 }
 
 /// Whether `id` is an existing, active user (the token check of SPEC §5).

@@ -51,8 +51,7 @@ pub async fn resolve_viewer(db: &Db, credentials: &Credentials) -> AppResult<Vie
         Credentials::None => Ok(Viewer::Anonymous),
         Credentials::Invalid(reason) => Err(AppError::Unauthenticated(*reason)),
         Credentials::Token(token) => {
-            let mut conn = db.conn().await?;
-            if queries::is_active_user(&mut conn, &token.user_id).await? {
+            if db.is_active_user(&token.user_id).await? {
                 Ok(Viewer::User {
                     id: token.user_id.clone(),
                     admin: token.admin,
@@ -77,10 +76,7 @@ pub async fn read_profiles(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let found = {
-        let mut conn = db.conn().await?;
-        queries::find_many(&mut conn, keys, viewer.user_id()).await?
-    };
+    let found = db.profiles(keys, viewer.user_id()).await?;
     let check = |found: Option<_>| {
         found
             .ok_or(AppError::NotFound)

@@ -4,11 +4,15 @@
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::harness::{Fixtures, TestApp, uid, user};
+use crate::harness::{Fixtures, TestApp, test_config, uid, user};
 
+/// The statements of the database path: what a read costs when the cache does not hold it (the
+/// cache's own test is `cached_reads_take_no_statement`).
 #[tokio::test]
 async fn a_hundred_users_with_counts_take_two_statements() {
-    let app = TestApp::new().await;
+    let mut config = test_config();
+    config.cache.enabled = false;
+    let app = TestApp::with_config(config).await;
     let mut fixtures = Fixtures::default();
     for n in 1..=101 {
         fixtures = fixtures.user(user(n));
@@ -80,6 +84,54 @@ async fn a_hundred_users_with_counts_take_two_statements() {
         .send()
         .await;
     assert_eq!(app.db.statements_executed() - before, 1);
+}
+
+/// With the cache, a profile read once is read again without the database: REST, GraphQL by id
+/// and by username, anonymous or signed in.
+#[tokio::test]
+async fn cached_reads_take_no_statement() {
+    let mut config = test_config();
+    config.cache.enabled = true;
+    let app = TestApp::with_config(config).await;
+    app.insert(
+        Fixtures::default()
+            .user(user(1))
+            .user(user(2))
+            .follow(&uid(2), &uid(1), true),
+    )
+    .await;
+    let token = app.token(&uid(2));
+    let query = format!(
+        "{{ user(id: \"{}\") {{ id followersCount isFollowedByViewer }} byName: userByUsername(username: \"USER1\") {{ id }} }}",
+        uid(1)
+    );
+    let rest = format!("/api/v1/users/profile/{}", uid(1));
+    let rest_by_name = "/api/v1/users/profile/username/@user1";
+    let mut costs = Vec::new();
+    for round in 0..2 {
+        let before = app.db.statements_executed();
+        assert_eq!(app.get(&rest).send().await.status, 200);
+        assert_eq!(app.get(rest_by_name).send().await.status, 200);
+        assert_eq!(app.get(&rest).bearer(&token).send().await.status, 200);
+        let body = app
+            .graphql(&query, json!({}))
+            .bearer(&token)
+            .send()
+            .await
+            .json();
+        assert_eq!(body["data"]["user"]["followersCount"], 1, "{body}");
+        assert_eq!(body["data"]["user"]["isFollowedByViewer"], true, "{body}");
+        assert_eq!(body["data"]["byName"]["id"], uid(1), "{body}");
+        costs.push((round, app.db.statements_executed() - before));
+    }
+    assert!(
+        costs[0].1 > 0,
+        "the first round reads the database: {costs:?}"
+    );
+    assert_eq!(
+        costs[1].1, 0,
+        "the second round is served from the cache: {costs:?}"
+    );
 }
 
 /// A small deterministic generator, so a failure can be replayed.

@@ -16,7 +16,9 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use profile_api::config::{Config, DatabaseConfig, GraphqlLimits, HttpConfig, LogFormat};
+use profile_api::config::{
+    CacheConfig, Config, DatabaseConfig, GraphqlLimits, HttpConfig, LogFormat,
+};
 use profile_api::db::bulk::{self, BlockRecord, FollowRecord, MediaRecord, UserRecord};
 use profile_api::db::embedded::EmbeddedPostgres;
 use profile_api::db::{Db, migrations};
@@ -222,6 +224,17 @@ async fn sweep(conn: &mut AsyncPgConnection) {
     }
 }
 
+/// Waits (a bounded time) until the cache follows the change stream, so that tests exercise it
+/// from their first request. A database that cannot be reached (outage tests) never gets there.
+pub async fn wait_until_cache_usable(db: &Db) {
+    for _ in 0..200 {
+        if db.cache().is_some_and(|c| c.usable()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A database of one test, dropped when it goes out of scope.
 pub struct TestDatabase {
     name: String,
@@ -313,6 +326,11 @@ pub fn test_config() -> Config {
             verify_idle_after: Duration::from_secs(3600),
             ..DatabaseConfig::default()
         },
+        // `CACHE=off cargo test` runs every test without the profile cache.
+        cache: CacheConfig {
+            enabled: std::env::var("CACHE").map_or(true, |v| v != "off"),
+            ..CacheConfig::default()
+        },
         graphql: GraphqlLimits::default(),
         http: HttpConfig::default(),
     }
@@ -373,7 +391,12 @@ impl TestApp {
         extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
     ) -> Self {
         let database = TestDatabase::new().await;
-        let db = Db::new(url.unwrap_or_else(|| database.url()), &config.database).expect("pool");
+        let mut db =
+            Db::new(url.unwrap_or_else(|| database.url()), &config.database).expect("pool");
+        if config.cache.enabled {
+            db = db.with_cache(config.cache.max_bytes);
+            wait_until_cache_usable(&db).await;
+        }
         let public_key =
             TokenKeys::read_public_key(config.jwt_public_key_file.as_deref()).expect("key file");
         let keys = TokenKeys::new(

@@ -1,0 +1,436 @@
+//! The profile cache: what profile reads need — users with their counts, the viewer's relations
+//! to them, usernames — kept in memory within a byte budget, and kept coherent by the database's
+//! own change stream ([`super::changes`]).
+//!
+//! Correctness rests on four rules:
+//! - **Invalidation**: every announced change drops the entries it names, on every instance
+//!   (each follows the stream); a flush drops everything.
+//! - **No stale refill**: a read that misses takes a ticket (the invalidation sequence number)
+//!   before it queries; when it stores what it read, an entry whose stripe was invalidated after
+//!   the ticket is dropped again. Changes are counted, not timed, so a refill racing an
+//!   invalidation always loses.
+//! - **Vouching**: the cache answers only while its listener is connected and its last
+//!   heartbeat came back less than [`STALE_AFTER`] ago; otherwise reads go to the database and
+//!   nothing is stored. Reconnecting flushes everything (changes made meanwhile were not seen).
+//! - **Read-your-writes**: a write sends a marker inside its transaction and, once committed,
+//!   waits until the marker comes back through the stream, which means its own changes were
+//!   applied here first ([`ProfileCache::await_marker`]).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use metrics::{Counter, Histogram};
+use moka::sync::Cache;
+use tokio::sync::oneshot;
+
+use super::changes::{Change, ChangeSink, StreamEvent};
+use crate::profiles::privacy::FoundProfile;
+use crate::profiles::{FollowCounts, ObjectId, Relation, User, UsernameKey};
+
+/// How old the last confirmed heartbeat may be before the cache stops vouching for itself.
+pub const STALE_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a writer waits for its marker before it gives up and flushes instead.
+const MARKER_WAIT: Duration = Duration::from_secs(2);
+
+/// Stripes of the invalidation record: more stripes, fewer refills discarded by an unrelated
+/// invalidation that happens to share one.
+const STRIPES: usize = 4096;
+
+/// What the cache holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// A user and its counts.
+    Profile(ObjectId),
+    /// The viewer's relations with a user: (viewer, user).
+    Relation(ObjectId, ObjectId),
+    /// The id of the user with this folded username.
+    Username(UsernameKey),
+}
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Profile(Arc<User>, FollowCounts),
+    Relation(Relation),
+    Username(ObjectId),
+}
+
+/// Approximate bytes an entry holds, for the byte budget.
+fn weight(key: &Key, entry: &Entry) -> u32 {
+    let key_bytes = match key {
+        Key::Profile(_) | Key::Username(_) => 48,
+        Key::Relation(..) => 96,
+    };
+    let entry_bytes = match entry {
+        Entry::Profile(user, _) => {
+            let strings = [
+                user.name.len(),
+                user.surname.len(),
+                user.username.len(),
+                user.expertise.as_ref().map_or(0, String::len),
+                user.bio.as_ref().map_or(0, String::len),
+                user.instagram.as_ref().map_or(0, String::len),
+                user.snapchat.as_ref().map_or(0, String::len),
+                user.x.as_ref().map_or(0, String::len),
+                user.tiktok.as_ref().map_or(0, String::len),
+                user.facebook.as_ref().map_or(0, String::len),
+                user.profile_photo.as_ref().map_or(0, |p| p.url.len() + 48),
+            ];
+            let interests: usize = user.interests.iter().map(|i| i.len() + 24).sum();
+            std::mem::size_of::<User>() + strings.iter().sum::<usize>() + interests + 64
+        }
+        Entry::Relation(_) => 16,
+        Entry::Username(_) => 48,
+    };
+    // Each entry also costs the map's own bookkeeping.
+    u32::try_from(key_bytes + entry_bytes + 96).unwrap_or(u32::MAX)
+}
+
+/// Taken before a read that may fill the cache: the invalidation sequence at that moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+/// The cache's counters, registered once.
+struct CacheMetrics {
+    hits: Counter,
+    misses: Counter,
+    bypassed: Counter,
+    invalidations: Counter,
+    discarded_fills: Counter,
+    flushes: Counter,
+    lag: Histogram,
+}
+
+impl CacheMetrics {
+    fn new() -> Self {
+        crate::metrics::handle();
+        Self {
+            hits: metrics::counter!("profile_cache_hits_total"),
+            misses: metrics::counter!("profile_cache_misses_total"),
+            bypassed: metrics::counter!("profile_cache_bypassed_total"),
+            invalidations: metrics::counter!("profile_cache_invalidations_total"),
+            discarded_fills: metrics::counter!("profile_cache_discarded_fills_total"),
+            flushes: metrics::counter!("profile_cache_flushes_total"),
+            lag: metrics::histogram!("profile_cache_invalidation_lag_seconds"),
+        }
+    }
+}
+
+/// The heartbeat in flight: its sequence number and when it was sent.
+#[derive(Debug, Default)]
+struct Heartbeat {
+    sent: Option<(u64, Instant)>,
+}
+
+/// The in-process profile cache of one instance.
+pub struct ProfileCache {
+    entries: Cache<Key, Entry>,
+    hasher: std::collections::hash_map::RandomState,
+    /// The invalidation sequence number, bumped by every invalidation and flush.
+    sequence: AtomicU64,
+    /// Per stripe, the sequence number of the last invalidation of a key in it.
+    stripes: Box<[AtomicU64]>,
+    /// The sequence number of the last flush.
+    flushed_at: AtomicU64,
+    connected: AtomicBool,
+    heartbeat: Mutex<Heartbeat>,
+    /// When the last confirmed heartbeat was sent, in microseconds after `started` (0: never).
+    /// Atomic, not in the mutex: every read looks at it.
+    confirmed_at: AtomicU64,
+    started: Instant,
+    /// Marker tokens are `<instance>:<n>`.
+    instance: String,
+    next_marker: AtomicU64,
+    waiters: Mutex<HashMap<String, oneshot::Sender<()>>>,
+    metrics: CacheMetrics,
+}
+
+impl std::fmt::Debug for ProfileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileCache")
+            .field("entries", &self.entries.entry_count())
+            .field("bytes", &self.entries.weighted_size())
+            .field("usable", &self.usable())
+            .finish()
+    }
+}
+
+impl ProfileCache {
+    /// An empty cache of at most `max_bytes`; it vouches for nothing until its listener has
+    /// connected and confirmed a heartbeat.
+    pub fn new(max_bytes: u64) -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(weight)
+                .build(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            sequence: AtomicU64::new(0),
+            stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            flushed_at: AtomicU64::new(0),
+            connected: AtomicBool::new(false),
+            heartbeat: Mutex::new(Heartbeat::default()),
+            confirmed_at: AtomicU64::new(0),
+            started: Instant::now(),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            next_marker: AtomicU64::new(0),
+            waiters: Mutex::new(HashMap::new()),
+            metrics: CacheMetrics::new(),
+        }
+    }
+
+    /// Whether the cache may answer: its listener is connected and was live a moment ago.
+    pub fn usable(&self) -> bool {
+        let confirmed = self.confirmed_at.load(Ordering::SeqCst);
+        confirmed > 0
+            && self.connected.load(Ordering::SeqCst)
+            && self.micros_since_start().saturating_sub(confirmed) < STALE_AFTER.as_micros() as u64
+    }
+
+    fn micros_since_start(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// The entries and bytes held (for tests and metrics).
+    pub fn size(&self) -> (u64, u64) {
+        self.entries.run_pending_tasks();
+        (self.entries.entry_count(), self.entries.weighted_size())
+    }
+
+    fn stripe(&self, key: &Key) -> &AtomicU64 {
+        let index = (self.hasher.hash_one(key) as usize) % STRIPES;
+        &self.stripes[index]
+    }
+
+    /// A ticket for a read that may fill the cache; `None` when the cache cannot vouch for
+    /// itself (the read then goes to the database and stores nothing).
+    pub fn ticket(&self) -> Option<Ticket> {
+        if self.usable() {
+            Some(Ticket(self.sequence.load(Ordering::SeqCst)))
+        } else {
+            self.metrics.bypassed.increment(1);
+            None
+        }
+    }
+
+    /// What the cache knows of `key` for `viewer`: the user, its counts and (for a signed-in
+    /// viewer other than the user) the viewer's relations with it. `None` on a miss.
+    pub fn profile(&self, id: &ObjectId, viewer: Option<&ObjectId>) -> Option<FoundProfile> {
+        let found = self.lookup(id, viewer);
+        if found.is_some() {
+            self.metrics.hits.increment(1);
+        } else {
+            self.metrics.misses.increment(1);
+        }
+        found
+    }
+
+    fn lookup(&self, id: &ObjectId, viewer: Option<&ObjectId>) -> Option<FoundProfile> {
+        let Some(Entry::Profile(user, counts)) = self.entries.get(&Key::Profile(id.clone())) else {
+            return None;
+        };
+        let relation = match viewer {
+            Some(viewer) if viewer != id => {
+                match self
+                    .entries
+                    .get(&Key::Relation(viewer.clone(), id.clone()))?
+                {
+                    Entry::Relation(relation) => relation,
+                    _ => return None,
+                }
+            }
+            _ => Relation::default(),
+        };
+        Some(FoundProfile {
+            user,
+            counts,
+            relation,
+        })
+    }
+
+    /// The id the cache knows for a folded username, if any. The mapping is checked against the
+    /// user's own entry when used: a username that moved to someone else reads as a miss.
+    pub fn profile_by_username(
+        &self,
+        key: &UsernameKey,
+        viewer: Option<&ObjectId>,
+    ) -> Option<FoundProfile> {
+        let found = match self.entries.get(&Key::Username(key.clone())) {
+            Some(Entry::Username(id)) => self
+                .lookup(&id, viewer)
+                .filter(|f| f.user.username.eq_ignore_ascii_case(key.as_str())),
+            _ => None,
+        };
+        if found.is_some() {
+            self.metrics.hits.increment(1);
+        } else {
+            self.metrics.misses.increment(1);
+        }
+        found
+    }
+
+    /// Stores what a read found for `viewer` (and, for a lookup by username, the mapping),
+    /// unless an invalidation since `ticket` touched it.
+    pub fn fill(&self, ticket: Ticket, viewer: Option<&ObjectId>, found: &FoundProfile) {
+        let id = &found.user.id;
+        self.store(
+            ticket,
+            Key::Profile(id.clone()),
+            Entry::Profile(found.user.clone(), found.counts),
+        );
+        if let Some(viewer) = viewer.filter(|v| *v != id) {
+            self.store(
+                ticket,
+                Key::Relation(viewer.clone(), id.clone()),
+                Entry::Relation(found.relation),
+            );
+        }
+        if let Some(key) = UsernameKey::parse_lookup(&found.user.username) {
+            self.store(ticket, Key::Username(key), Entry::Username(id.clone()));
+        }
+    }
+
+    fn store(&self, ticket: Ticket, key: Key, entry: Entry) {
+        let stale = |cache: &Self, key: &Key| {
+            cache.stripe(key).load(Ordering::SeqCst) > ticket.0
+                || cache.flushed_at.load(Ordering::SeqCst) > ticket.0
+        };
+        if stale(self, &key) {
+            self.metrics.discarded_fills.increment(1);
+            return;
+        }
+        self.entries.insert(key.clone(), entry);
+        // An invalidation may have come between the check and the insert: it bumped the
+        // stripe before removing the key, so looking again after the insert catches it.
+        if stale(self, &key) || !self.usable() {
+            self.entries.invalidate(&key);
+            self.metrics.discarded_fills.increment(1);
+        }
+    }
+
+    fn invalidate(&self, keys: impl IntoIterator<Item = Key>) {
+        let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        for key in keys {
+            self.stripe(&key).fetch_max(sequence, Ordering::SeqCst);
+            self.entries.invalidate(&key);
+            self.metrics.invalidations.increment(1);
+        }
+    }
+
+    /// Drops everything.
+    pub fn flush(&self) {
+        let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        self.flushed_at.store(sequence, Ordering::SeqCst);
+        self.entries.invalidate_all();
+        self.metrics.flushes.increment(1);
+    }
+
+    /// A fresh marker token for a writer to send inside its transaction.
+    pub fn marker(&self) -> (String, MarkerWait) {
+        let token = format!(
+            "{}:w{}",
+            self.instance,
+            self.next_marker.fetch_add(1, Ordering::Relaxed)
+        );
+        let (sender, receiver) = oneshot::channel();
+        lock(&self.waiters).insert(token.clone(), sender);
+        (token, MarkerWait(receiver))
+    }
+
+    /// Waits (a bounded time) until a committed writer's marker has come back, so that its own
+    /// changes are applied here; flushes instead if it does not come back in time.
+    pub async fn await_marker(&self, token: &str, wait: MarkerWait) {
+        if !self.usable() {
+            // Nothing is served from the cache now; a reconnect will flush.
+            lock(&self.waiters).remove(token);
+            return;
+        }
+        if tokio::time::timeout(MARKER_WAIT, wait.0).await.is_err() {
+            tracing::warn!(
+                "a write's marker did not come back through the change stream; flushing the cache"
+            );
+            lock(&self.waiters).remove(token);
+            self.flush();
+        }
+    }
+
+    /// Forgets a marker whose transaction did not commit.
+    pub fn forget_marker(&self, token: &str) {
+        lock(&self.waiters).remove(token);
+    }
+
+    fn apply(&self, change: &Change) {
+        match change {
+            Change::Users(ids) | Change::Counts(ids) => {
+                self.invalidate(ids.iter().cloned().map(Key::Profile));
+            }
+            Change::Availability(_) => {}
+            Change::Follows(pairs) | Change::Blocks(pairs) => {
+                self.invalidate(pairs.iter().flat_map(|(a, b)| {
+                    [
+                        Key::Relation(a.clone(), b.clone()),
+                        Key::Relation(b.clone(), a.clone()),
+                    ]
+                }));
+            }
+            Change::Everything => self.flush(),
+            Change::Marker(token) => {
+                if let Some(waiter) = lock(&self.waiters).remove(token) {
+                    let _ = waiter.send(());
+                }
+                let mut heartbeat = lock(&self.heartbeat);
+                if let Some((sequence, sent)) = heartbeat.sent
+                    && *token == format!("{}:h{sequence}", self.instance)
+                {
+                    let at = sent.saturating_duration_since(self.started).as_micros();
+                    // 0 means "never": a heartbeat sent in the first microsecond counts as 1.
+                    let at = u64::try_from(at).unwrap_or(u64::MAX).max(1);
+                    self.confirmed_at.fetch_max(at, Ordering::SeqCst);
+                    heartbeat.sent = None;
+                }
+            }
+        }
+    }
+}
+
+/// What a writer awaits: its marker's return.
+#[derive(Debug)]
+pub struct MarkerWait(oneshot::Receiver<()>);
+
+impl ChangeSink for ProfileCache {
+    fn handle(&self, event: &StreamEvent) {
+        match event {
+            StreamEvent::Connected => {
+                self.flush();
+                self.connected.store(true, Ordering::SeqCst);
+            }
+            StreamEvent::Lost => {
+                self.connected.store(false, Ordering::SeqCst);
+                self.confirmed_at.store(0, Ordering::SeqCst);
+                self.flush();
+            }
+            StreamEvent::Change(announced) => {
+                self.apply(&announced.change);
+                if let Some(at) = announced.at {
+                    let lag = SystemTime::now().duration_since(at).unwrap_or_default();
+                    self.metrics.lag.record(lag.as_secs_f64());
+                }
+            }
+        }
+    }
+
+    fn heartbeat_marker(&self) -> String {
+        let sequence = self.next_marker.fetch_add(1, Ordering::Relaxed);
+        lock(&self.heartbeat).sent = Some((sequence, Instant::now()));
+        format!("{}:h{sequence}", self.instance)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
