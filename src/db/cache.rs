@@ -30,8 +30,10 @@ use super::changes::{Change, ChangeSink, StreamEvent};
 use crate::profiles::privacy::FoundProfile;
 use crate::profiles::{FollowCounts, ObjectId, Relation, User, UsernameKey};
 
-/// How old the last confirmed heartbeat may be before the cache stops vouching for itself.
-pub const STALE_AFTER: Duration = Duration::from_secs(1);
+/// How old the last confirmed heartbeat may be before the cache stops vouching for itself: the
+/// consistency bound of SPEC §8 (a committed change is visible everywhere within 100 ms), which
+/// a stalled or silently dead listener must not stretch either.
+pub const STALE_AFTER: Duration = Duration::from_millis(100);
 
 /// How long a writer waits for its marker before it gives up and flushes instead.
 const MARKER_WAIT: Duration = Duration::from_secs(2);
@@ -433,4 +435,209 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::db::changes::Announced;
+    use crate::profiles::{AvailabilityStatus, FollowStatus};
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::parse(&format!("{n:024x}")).expect("id")
+    }
+
+    fn found(n: u8, username: &str, followers: i32) -> FoundProfile {
+        FoundProfile {
+            user: Arc::new(User {
+                id: id(n),
+                name: "A".into(),
+                surname: "B".into(),
+                username: username.into(),
+                availability_status: AvailabilityStatus::Offline,
+                profile_photo: None,
+                interests: vec![],
+                expertise: None,
+                birth_date: None,
+                minute_price_in_live_stream: 0,
+                bio: None,
+                instagram: None,
+                snapchat: None,
+                x: None,
+                tiktok: None,
+                facebook: None,
+                is_private: false,
+                deactivated_at: None,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            }),
+            counts: FollowCounts {
+                followers,
+                following: 0,
+            },
+            relation: Relation {
+                viewer_follow: Some(FollowStatus::Accepted),
+                ..Relation::default()
+            },
+        }
+    }
+
+    fn change(change: Change) -> StreamEvent {
+        StreamEvent::Change(Announced { change, at: None })
+    }
+
+    /// A cache whose listener is connected and whose heartbeat came back.
+    fn live_cache() -> ProfileCache {
+        let cache = ProfileCache::new(1 << 20);
+        cache.handle(&StreamEvent::Connected);
+        assert!(!cache.usable(), "no heartbeat has come back yet");
+        let marker = cache.heartbeat_marker();
+        cache.handle(&change(Change::Marker(marker)));
+        assert!(cache.usable());
+        cache
+    }
+
+    #[test]
+    fn a_fill_is_served_until_its_key_is_invalidated() {
+        let cache = live_cache();
+        let ticket = cache.ticket().expect("usable");
+        cache.fill(ticket, None, &found(1, "one", 5));
+        assert_eq!(
+            cache.profile(&id(1), None).map(|f| f.counts.followers),
+            Some(5)
+        );
+        cache.handle(&change(Change::Counts(vec![id(1)])));
+        assert!(cache.profile(&id(1), None).is_none());
+    }
+
+    #[test]
+    fn a_refill_that_raced_an_invalidation_is_not_kept() {
+        let cache = live_cache();
+        // The read takes its ticket, then queries; meanwhile the row changes and the
+        // invalidation arrives before the read stores what it (now stale) found.
+        let ticket = cache.ticket().expect("usable");
+        cache.handle(&change(Change::Users(vec![id(1)])));
+        cache.fill(ticket, None, &found(1, "one", 5));
+        assert!(
+            cache.profile(&id(1), None).is_none(),
+            "a stale refill was kept"
+        );
+        // An unrelated key with the same ticket is kept (unless it shares the stripe).
+        cache.fill(ticket, None, &found(2, "two", 1));
+        let other_stripe = cache.stripe(&Key::Profile(id(2))).load(Ordering::SeqCst) <= ticket.0;
+        assert_eq!(cache.profile(&id(2), None).is_some(), other_stripe);
+        // A read that starts after the invalidation fills normally.
+        let later = cache.ticket().expect("usable");
+        cache.fill(later, None, &found(1, "one", 6));
+        assert_eq!(
+            cache.profile(&id(1), None).map(|f| f.counts.followers),
+            Some(6)
+        );
+    }
+
+    #[test]
+    fn a_flush_beats_every_read_in_flight() {
+        let cache = live_cache();
+        let ticket = cache.ticket().expect("usable");
+        cache.fill(ticket, None, &found(1, "one", 5));
+        cache.handle(&change(Change::Everything));
+        assert!(cache.profile(&id(1), None).is_none());
+        cache.fill(ticket, None, &found(2, "two", 5));
+        assert!(cache.profile(&id(2), None).is_none());
+    }
+
+    #[test]
+    fn relations_go_with_changes_in_either_direction() {
+        let cache = live_cache();
+        let viewer = id(9);
+        let ticket = cache.ticket().expect("usable");
+        cache.fill(ticket, Some(&viewer), &found(1, "one", 5));
+        assert!(cache.profile(&id(1), Some(&viewer)).is_some());
+        assert!(
+            cache.profile(&id(1), Some(&id(8))).is_none(),
+            "another viewer's relations are not known"
+        );
+        cache.handle(&change(Change::Blocks(vec![(id(1), viewer.clone())])));
+        assert!(cache.profile(&id(1), Some(&viewer)).is_none());
+        assert!(
+            cache.profile(&id(1), None).is_some(),
+            "the profile itself stays"
+        );
+        let ticket = cache.ticket().expect("usable");
+        cache.fill(ticket, Some(&viewer), &found(1, "one", 5));
+        cache.handle(&change(Change::Follows(vec![(viewer.clone(), id(1))])));
+        assert!(cache.profile(&id(1), Some(&viewer)).is_none());
+    }
+
+    #[test]
+    fn a_username_that_moved_reads_as_a_miss() {
+        let cache = live_cache();
+        let bob = UsernameKey::parse_lookup("bob").expect("key");
+        let ticket = cache.ticket().expect("usable");
+        cache.fill(ticket, None, &found(1, "Bob", 1));
+        assert_eq!(
+            cache
+                .profile_by_username(&bob, None)
+                .map(|f| f.user.id.clone()),
+            Some(id(1))
+        );
+        // User 1 becomes "robert": its entry is refilled, the old mapping no longer matches.
+        cache.handle(&change(Change::Users(vec![id(1)])));
+        let ticket = cache.ticket().expect("usable");
+        cache.fill(ticket, None, &found(1, "robert", 1));
+        assert!(cache.profile_by_username(&bob, None).is_none());
+    }
+
+    #[test]
+    fn without_a_live_listener_nothing_is_served_or_stored() {
+        let cache = live_cache();
+        let ticket = cache.ticket().expect("usable");
+        cache.fill(ticket, None, &found(1, "one", 5));
+        cache.handle(&StreamEvent::Lost);
+        assert!(!cache.usable());
+        assert!(cache.ticket().is_none());
+        assert!(
+            cache.profile(&id(1), None).is_none(),
+            "lost: everything was dropped"
+        );
+        cache.fill(ticket, None, &found(1, "one", 5));
+        assert!(cache.profile(&id(1), None).is_none());
+        // Reconnected, it vouches again only once a heartbeat has come back.
+        cache.handle(&StreamEvent::Connected);
+        assert!(!cache.usable());
+    }
+
+    #[test]
+    fn the_byte_budget_holds() {
+        let cache = ProfileCache::new(64 * 1024);
+        cache.handle(&StreamEvent::Connected);
+        let marker = cache.heartbeat_marker();
+        cache.handle(&change(Change::Marker(marker)));
+        for n in 0..=255u8 {
+            let ticket = cache.ticket().expect("usable");
+            cache.fill(ticket, Some(&id(0)), &found(n, &format!("user{n}"), 1));
+        }
+        let (_, bytes) = cache.size();
+        assert!(bytes <= 64 * 1024, "{bytes} bytes");
+    }
+
+    #[tokio::test]
+    async fn a_writer_waits_for_its_marker() {
+        let cache = Arc::new(live_cache());
+        let (token, wait) = cache.marker();
+        let applied = {
+            let cache = cache.clone();
+            let token = token.clone();
+            tokio::spawn(async move { cache.await_marker(&token, wait).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!applied.is_finished());
+        cache.handle(&change(Change::Marker(token)));
+        tokio::time::timeout(Duration::from_secs(1), applied)
+            .await
+            .expect("released")
+            .expect("task");
+    }
 }

@@ -23,10 +23,12 @@ use crate::profiles::ObjectId;
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "profile_changes";
 
-/// How often the listener proves the stream is live.
-pub const HEARTBEAT: Duration = Duration::from_millis(100);
+/// How often the listener proves the stream is live: a quarter of the staleness the cache
+/// tolerates ([`super::cache::STALE_AFTER`]), so that a late heartbeat or two cost nothing.
+pub const HEARTBEAT: Duration = Duration::from_millis(25);
 
-/// How long a heartbeat may take to come back before the connection counts as lost.
+/// How long a heartbeat may take to come back before the connection counts as lost (the cache
+/// stops vouching for itself long before, after [`super::cache::STALE_AFTER`]).
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Longest wait between two attempts to reconnect.

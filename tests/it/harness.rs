@@ -344,7 +344,7 @@ pub struct TestApp {
     pub db: Db,
     /// Keys matching the application's.
     pub keys: TokenKeys,
-    _database: TestDatabase,
+    database: std::sync::Arc<TestDatabase>,
 }
 
 impl TestApp {
@@ -373,16 +373,22 @@ impl TestApp {
 
     /// A new application whose database is at `url` (an unreachable one, say).
     pub async fn with_database_url(config: Config, url: &str) -> Self {
-        Self::build(config, Some(SecretString::from(url.to_owned())), |api| api).await
+        let database = std::sync::Arc::new(TestDatabase::new().await);
+        let url = Some(SecretString::from(url.to_owned()));
+        Self::build_on(database, url, config, |api| api).await
     }
 
     /// A new application that reaches its own test database through `proxy`.
     pub async fn through_proxy(config: Config, proxy: &DbProxy) -> Self {
-        let database = TestDatabase::new().await;
+        let database = std::sync::Arc::new(TestDatabase::new().await);
         let url = url_through(proxy.port(), database.name());
-        let mut app = Self::build(config, Some(SecretString::from(url)), |api| api).await;
-        app._database = database;
-        app
+        Self::build_on(database, Some(SecretString::from(url)), config, |api| api).await
+    }
+
+    /// Another instance of the service on this one's database, as a second server behind a
+    /// load balancer would be: its own pool, cache and change listener.
+    pub async fn another_instance(&self, config: Config) -> Self {
+        Self::build_on(self.database.clone(), None, config, |api| api).await
     }
 
     async fn build(
@@ -390,7 +396,16 @@ impl TestApp {
         url: Option<SecretString>,
         extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
     ) -> Self {
-        let database = TestDatabase::new().await;
+        let database = std::sync::Arc::new(TestDatabase::new().await);
+        Self::build_on(database, url, config, extend).await
+    }
+
+    async fn build_on(
+        database: std::sync::Arc<TestDatabase>,
+        url: Option<SecretString>,
+        config: Config,
+        extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> Self {
         let mut db =
             Db::new(url.unwrap_or_else(|| database.url()), &config.database).expect("pool");
         if config.cache.enabled {
@@ -414,7 +429,7 @@ impl TestApp {
             router,
             db,
             keys,
-            _database: database,
+            database,
         }
     }
 

@@ -7,6 +7,7 @@
 mod harness;
 
 mod api_docs;
+mod cache;
 mod follow_counts;
 mod follow_graph;
 mod follow_lists;
