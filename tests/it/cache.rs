@@ -110,8 +110,8 @@ async fn changes_made_in_psql_reach_every_instance() {
     for app in [&a, &b] {
         assert_eq!(read(app, &uid(1), None).await.1["followersCount"], 1);
     }
-    type Seen = (u16, Value);
-    let changes: [(&str, fn(&Seen) -> bool); 4] = [
+    type Visible = fn(&(u16, Value)) -> bool;
+    let changes: [(&str, Visible); 4] = [
         (
             "UPDATE users SET bio = 'set by hand' WHERE id = '000000000000000000000001'",
             |(_, d)| d["bio"] == "set by hand",
