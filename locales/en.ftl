@@ -46,7 +46,9 @@ token-unknown-user = The token's user does not exist or is deactivated
 body-malformed-json = The body is not valid JSON (line { $line }, column { $column })
 body-not-object = The body must be a JSON object
 body-empty = The body is empty; send a JSON object with the fields to change
-graphql-request-malformed = The body must be a GraphQL request: a JSON object with a "query" string, and optional "variables" and "operationName"
+graphql-request-malformed = The body must be a GraphQL request: a JSON object with a "query" string, and optional "operationName" string and "variables" and "extensions" objects
+graphql-get-malformed = A GraphQL GET needs a "query" parameter; "variables" and "extensions", when given, must be JSON objects
+graphql-query-string-too-long = The query string must be at most { $max } bytes
 
 ## Profile fields (SPEC §1, §4)
 field-wrong-type-string = { $field } must be a string

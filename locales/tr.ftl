@@ -46,7 +46,9 @@ token-unknown-user = Belirtecin kullanıcısı yok ya da devre dışı
 body-malformed-json = Gövde geçerli bir JSON değil (satır { $line }, sütun { $column })
 body-not-object = Gövde bir JSON nesnesi olmalıdır
 body-empty = Gövde boş; değiştirilecek alanları içeren bir JSON nesnesi gönderin
-graphql-request-malformed = Gövde bir GraphQL isteği olmalıdır: "query" metni ve isteğe bağlı "variables" ile "operationName" içeren bir JSON nesnesi
+graphql-request-malformed = Gövde bir GraphQL isteği olmalıdır: "query" metni ve isteğe bağlı "operationName" metni ile "variables" ve "extensions" nesneleri içeren bir JSON nesnesi
+graphql-get-malformed = Bir GraphQL GET isteği "query" parametresi gerektirir; "variables" ve "extensions" verildiğinde JSON nesnesi olmalıdır
+graphql-query-string-too-long = Sorgu dizesi en fazla { $max } bayt olabilir
 
 ## Profil alanları (SPEC §1, §4)
 field-wrong-type-string = { $field } bir metin olmalıdır

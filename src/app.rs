@@ -176,6 +176,7 @@ fn rate_limited(state: &AppState, ctx: &RequestContext, request: &Request) -> Op
     let mut response = if is_graphql {
         graphql::request_error(
             ctx,
+            graphql::http::ResponseType::negotiate(request.headers()),
             http::StatusCode::TOO_MANY_REQUESTS,
             &AppError::TooManyRequests,
         )

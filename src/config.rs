@@ -13,7 +13,7 @@
 //! | `RUST_LOG` | `info` | log filter |
 //! | `DB_POOL_SIZE` .. `DB_STATEMENT_TIMEOUT_MS` | see [`DatabaseConfig`] | pool limits |
 //! | `CACHE`, `CACHE_MAX_BYTES` | `on`, 64 MiB | the profile cache, see [`CacheConfig`] |
-//! | `GRAPHQL_*` | see [`GraphqlLimits`] | query limits |
+//! | `GRAPHQL_*` | see [`GraphqlLimits`] | query and body limits |
 //! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `RATE_LIMIT_*`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
 
 use std::net::SocketAddr;
@@ -216,7 +216,16 @@ pub struct GraphqlLimits {
     #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, global = true,
           action = clap::ArgAction::Set)]
     pub introspection: bool,
+    /// Largest `/graphql` request body in bytes (413 beyond it); also bounds a GET's query
+    /// string (414).
+    #[arg(long, env = "GRAPHQL_MAX_BODY_BYTES", default_value_t = DEFAULT_GRAPHQL_MAX_BODY_BYTES,
+          value_parser = parse_bytes, global = true)]
+    pub max_body_bytes: usize,
 }
+
+/// The default of `GRAPHQL_MAX_BODY_BYTES`: 256 KiB (SPEC §8), a hundred times a large
+/// hand-written operation, well short of what would hurt a server.
+pub const DEFAULT_GRAPHQL_MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// HTTP server settings.
 #[derive(Debug, Clone, Args)]
@@ -272,6 +281,7 @@ impl Default for GraphqlLimits {
             max_complexity: 5000,
             max_aliases: 100,
             introspection: true,
+            max_body_bytes: DEFAULT_GRAPHQL_MAX_BODY_BYTES,
         }
     }
 }
@@ -304,6 +314,14 @@ fn parse_millis(value: &str) -> Result<Duration, String> {
         .filter(|ms| *ms > 0)
         .map(Duration::from_millis)
         .ok_or_else(|| format!("`{value}` is not a positive number of milliseconds"))
+}
+
+fn parse_bytes(value: &str) -> Result<usize, String> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| format!("`{value}` is not a positive number of bytes"))
 }
 
 /// Parses `90s`, `30m`, `1h`, `7d` (a number and a unit).

@@ -2,6 +2,12 @@
 //! latency; the connection pool; statements sent; DataLoader batch sizes; GraphQL operations.
 //!
 //! The recorder is process-wide (the `metrics` macros report to it), installed once.
+//!
+//! The recorder keeps every histogram sample in a queue until something drains it into the
+//! buckets: a scrape, or an "upkeep". `install_recorder` leaves the upkeep to its caller, so a
+//! server nobody scraped kept every request's latency (some 16 bytes each) for ever — memory that
+//! grew with the request count. [`handle`] therefore starts a thread that runs the upkeep every
+//! [`UPKEEP_INTERVAL`], for as long as the process lives.
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex, OnceLock};
@@ -24,10 +30,14 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 1
 /// cannot grow the metrics without bound.
 const MAX_OPERATION_NAMES: usize = 200;
 
+/// How often queued histogram samples are drained into their buckets: the exporter's own
+/// default. Between two upkeeps the queue holds at most this long's samples.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the Prometheus recorder (once per process) and returns its handle; `None` if
-/// another recorder was installed first.
+/// Installs the Prometheus recorder (once per process), starts its upkeep, and returns its
+/// handle; `None` if another recorder was installed first.
 pub fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
@@ -35,7 +45,10 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), LATENCY_BUCKETS)
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("batch_size".into()), BATCH_BUCKETS));
             match builder.and_then(PrometheusBuilder::install_recorder) {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    start_upkeep(handle.clone());
+                    Some(handle)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "metrics are off: cannot install the Prometheus recorder");
                     None
@@ -43,6 +56,22 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
             }
         })
         .as_ref()
+}
+
+/// Runs the recorder's upkeep every [`UPKEEP_INTERVAL`] on a thread of its own: the recorder
+/// lives as long as the process, beyond any one tokio runtime (the tests start many).
+fn start_upkeep(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "cannot start the metrics upkeep: only scrapes will drain histograms");
+    }
 }
 
 /// Records one answered request.

@@ -5,6 +5,7 @@ mod document;
 pub mod error;
 pub mod follows;
 pub mod graphiql;
+pub mod http;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -13,15 +14,13 @@ pub mod types;
 
 use std::sync::Arc;
 
+use ::http::{HeaderMap, HeaderValue, StatusCode, header};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{EmptySubscription, Schema};
-use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{FromRequest, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Request, State};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
-use http::{HeaderMap, StatusCode, header};
 
 use crate::config::GraphqlLimits;
 use crate::context::Ctx;
@@ -29,6 +28,7 @@ use crate::context::RequestContext;
 use crate::error::AppError;
 use crate::profiles::service;
 use crate::state::AppState;
+use http::ResponseType;
 use loaders::Loaders;
 use mutation::MutationRoot;
 use query::QueryRoot;
@@ -69,73 +69,75 @@ async fn get_graphql(
     if wants_html(request.headers()) {
         return graphiql::page();
     }
-    let request =
-        match <GraphQLRequest as FromRequest<AppState>>::from_request(request, &state).await {
-            Ok(request) => request.into_inner(),
-            Err(rejection) => return malformed(&ctx, &rejection),
-        };
-    let mut request = request;
-    // GraphQL over HTTP: GET is for queries only, so a link can never change data.
-    let is_mutation = request.parsed_query().is_ok_and(|doc| {
-        doc.operations
-            .iter()
-            .any(|(_, op)| op.node.ty == OperationType::Mutation)
+    let media = ResponseType::negotiate(request.headers());
+    if let Some(response) = header_problems(&ctx, media) {
+        return response;
+    }
+    let mut operation = match http::read_get(request.uri(), state.config().graphql.max_body_bytes) {
+        Ok(operation) => operation,
+        Err(rejection) => return request_error(&ctx, media, rejection.status, &rejection.error),
+    };
+    // GraphQL over HTTP: GET runs queries only, so that following a link never changes data.
+    let operation_name = operation.operation_name.clone();
+    let is_mutation = operation.parsed_query().is_ok_and(|doc| {
+        document::operation(doc, operation_name.as_deref())
+            .is_some_and(|(_, op)| op.ty == OperationType::Mutation)
     });
     if is_mutation {
-        return (
+        let mut response = request_error(
+            &ctx,
+            media,
             StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST")],
-            "mutations must be sent with POST",
-        )
-            .into_response();
+            &AppError::MethodNotAllowed,
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
-    execute(&state, &schema, &ctx, request).await
+    execute(&state, &schema, &ctx, media, operation).await
 }
 
 async fn post_graphql(
     State(state): State<AppState>,
     Extension(schema): Extension<ApiSchema>,
     Ctx(ctx): Ctx,
-    request: Result<GraphQLRequest, GraphQLRejection>,
+    request: Request,
 ) -> Response {
-    match request {
-        Ok(request) => execute(&state, &schema, &ctx, request.into_inner()).await,
-        Err(rejection) => malformed(&ctx, &rejection),
+    let media = ResponseType::negotiate(request.headers());
+    if let Some(response) = header_problems(&ctx, media) {
+        return response;
+    }
+    let (parts, body) = request.into_parts();
+    let max_bytes = state.config().graphql.max_body_bytes;
+    match http::read_post(&parts.headers, body, max_bytes).await {
+        Ok(operation) => execute(&state, &schema, &ctx, media, operation).await,
+        Err(rejection) => request_error(&ctx, media, rejection.status, &rejection.error),
     }
 }
 
-/// A request that is not a GraphQL request at all (malformed JSON, no query): a GraphQL error
-/// response in the request's language, not the library's plain text.
-fn malformed(ctx: &RequestContext, rejection: &GraphQLRejection) -> Response {
-    tracing::debug!(rejection = %rejection.0, "malformed GraphQL request");
-    let error = AppError::invalid("body", crate::i18n::MessageId::GraphqlRequestMalformed);
-    request_error(ctx, StatusCode::BAD_REQUEST, &error)
+/// The 400 for bad request-context headers (SPEC §2), which win over everything else.
+fn header_problems(ctx: &RequestContext, media: ResponseType) -> Option<Response> {
+    (!ctx.header_problems.is_empty()).then(|| {
+        let error = AppError::Validation(ctx.header_problems.clone());
+        request_error(ctx, media, StatusCode::BAD_REQUEST, &error)
+    })
 }
 
 async fn execute(
     state: &AppState,
     schema: &ApiSchema,
     ctx: &Arc<RequestContext>,
+    media: ResponseType,
     request: async_graphql::Request,
 ) -> Response {
-    if !ctx.header_problems.is_empty() {
-        return request_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            &AppError::Validation(ctx.header_problems.clone()),
-        );
-    }
     let viewer = match service::resolve_viewer(state.db(), &ctx.credentials).await {
         Ok(viewer) => viewer,
         Err(error) => {
             let status = error.kind().status();
-            return request_error(ctx, status, &error);
+            return request_error(ctx, media, status, &error);
         }
     };
-    if request.query.trim().is_empty() {
-        let error = AppError::invalid("query", crate::i18n::MessageId::GraphqlRequestMalformed);
-        return request_error(ctx, StatusCode::BAD_REQUEST, &error);
-    }
     let mut request = request;
     let document = request.parsed_query().ok().cloned();
     let operation_name = request.operation_name.clone();
@@ -143,12 +145,13 @@ async fn execute(
     if let Some(document) = &document {
         let aliases = document::alias_count(document);
         if aliases > limits.max_aliases {
+            // A validation error like the library's own limits, with the same status.
             let error = AppError::Validation(vec![
                 crate::error::FieldError::new("query", crate::i18n::MessageId::TooManyAliases)
                     .arg("count", aliases)
                     .arg("max", limits.max_aliases),
             ]);
-            return request_error(ctx, StatusCode::BAD_REQUEST, &error);
+            return request_error(ctx, media, media.status_before_execution(), &error);
         }
         if let Some((name, operation)) = document::operation(document, operation_name.as_deref()) {
             crate::metrics::record_operation(name, document::kind(operation));
@@ -162,7 +165,7 @@ async fn execute(
     let timeout = state.config().http.request_timeout;
     let Ok(mut response) = tokio::time::timeout(timeout, schema.execute(request)).await else {
         let error = AppError::Unavailable("the operation took too long".to_owned());
-        return request_error(ctx, StatusCode::SERVICE_UNAVAILABLE, &error);
+        return request_error(ctx, media, StatusCode::SERVICE_UNAVAILABLE, &error);
     };
     if let Some(document) = &document
         && let Some((_, operation)) = document::operation(document, operation_name.as_deref())
@@ -176,7 +179,11 @@ async fn execute(
     for error in &mut response.errors {
         with_default_code(error);
     }
-    GraphQLResponse::from(response).into_response()
+    if http::executed(&response) {
+        http::respond(media, StatusCode::OK, response, true)
+    } else {
+        http::respond(media, media.status_before_execution(), response, false)
+    }
 }
 
 /// Gives `extensions.code` to an error the library raised itself. Ours all carry one; the
@@ -191,18 +198,28 @@ fn with_default_code(error: &mut async_graphql::ServerError) {
     }
 }
 
-/// An error about the request as a whole (bad headers, bad token): no operation ran.
+/// An error about the request as a whole (bad headers, bad token, a body too large): no
+/// operation ran, so the response has errors without a place in the document and no `data`.
 pub(crate) fn request_error(
     ctx: &RequestContext,
+    media: ResponseType,
     status: StatusCode,
     error: &AppError,
 ) -> Response {
     let errors: Vec<async_graphql::ServerError> = error::gql_errors(error, ctx.lang)
         .into_iter()
-        .map(|e| e.into_server_error(async_graphql::Pos::default()))
+        .map(|e| {
+            let mut error = async_graphql::ServerError::new(e.message, None);
+            error.extensions = e.extensions;
+            error
+        })
         .collect();
-    let body = async_graphql::Response::from_errors(errors);
-    (status, GraphQLResponse::from(body)).into_response()
+    http::respond(
+        media,
+        status,
+        async_graphql::Response::from_errors(errors),
+        false,
+    )
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {

@@ -121,6 +121,8 @@ message_ids! {
     BodyNotObject => "body-not-object",
     BodyEmpty => "body-empty",
     GraphqlRequestMalformed => "graphql-request-malformed",
+    GraphqlGetMalformed => "graphql-get-malformed",
+    GraphqlQueryStringTooLong => "graphql-query-string-too-long",
     FieldWrongTypeString => "field-wrong-type-string",
     FieldWrongTypeInteger => "field-wrong-type-integer",
     FieldWrongTypeBoolean => "field-wrong-type-boolean",

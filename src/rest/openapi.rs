@@ -86,7 +86,7 @@ The same data is served by GraphQL at `/graphql` (GraphiQL in a browser).";
             Unavailable
         )
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &TimeZoneSchema),
     tags((name = PROFILES_TAG, description = "Reading and updating user profiles"))
 )]
 struct ApiDoc;
@@ -124,6 +124,18 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Adds the schema of `X-Timezone` the headers refer to (once: it lists every zone name).
+struct TimeZoneSchema;
+
+impl Modify for TimeZoneSchema {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .schemas
+            .insert(TIME_ZONE_SCHEMA.to_owned(), timezone_schema().into());
     }
 }
 
@@ -234,36 +246,33 @@ pub struct ErrorEnvelope {
 /// empty string clears a nullable field. Read-only fields (`_id`, `age`, `followersCount`,
 /// `followingCount`, `profilePhoto`, `createdAt`, `updatedAt`) and unknown fields are 400s that
 /// name them; every problem of the body is reported at once. Lengths count Unicode characters
-/// after NFC normalisation.
+/// after trimming and NFC normalisation, which a schema cannot count: they are stated in the
+/// descriptions, and a value over them is a 400 like every rule a schema cannot state (the age
+/// window of `birthDate`, duplicate `interests`, the handle rules).
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProfilePatch {
     /// First name, 1 to 50 characters.
-    #[schema(nullable = false, min_length = 1, max_length = 50, example = "John")]
+    #[schema(nullable = false, min_length = 1, example = "John")]
     pub name: Option<String>,
     /// Last name, 1 to 50 characters.
-    #[schema(nullable = false, min_length = 1, max_length = 50, example = "Doe")]
+    #[schema(nullable = false, min_length = 1, example = "Doe")]
     pub surname: Option<String>,
-    /// A new username, 3 to 30 letters, digits, underscores or dots; 409 when another user has
-    /// it (compared case-insensitively).
-    #[schema(
-        nullable = false,
-        pattern = "^[A-Za-z0-9_.]{3,30}$",
-        example = "johndoe123"
-    )]
+    /// A new username (described by `username_patch_schema`).
+    #[schema(schema_with = username_patch_schema)]
     pub username: Option<String>,
-    /// Whether the user can take a live-stream call now.
-    #[schema(schema_with = availability_status_schema)]
+    /// Whether the user can take a live-stream call now (described by
+    /// `availability_status_patch_schema`).
+    #[schema(schema_with = availability_status_patch_schema)]
     pub availability_status: Option<String>,
-    /// Replaces the whole list: up to 20 items of 1 to 32 characters, no case-insensitive
-    /// duplicates, order kept.
-    #[schema(nullable = false, max_items = 20, example = json!(["music", "sports"]))]
+    /// The new list of interests (described by `interests_patch_schema`).
+    #[schema(schema_with = interests_patch_schema)]
     pub interests: Option<Vec<String>>,
     /// At most 100 characters; `null` or `""` clears it.
-    #[schema(max_length = 100, example = "designer")]
+    #[schema(example = "designer")]
     pub expertise: Option<String>,
     /// At most 500 characters; `null` or `""` clears it.
-    #[schema(max_length = 500, example = "Passionate about technology and travel")]
+    #[schema(example = "Passionate about technology and travel")]
     pub bio: Option<String>,
     /// Price of one live-stream minute in credits, 0 to 100000.
     #[schema(nullable = false, minimum = 0, maximum = 100000, example = 1)]
@@ -286,22 +295,100 @@ pub struct ProfilePatch {
     /// Facebook username (5 to 50 letters, digits or dots) or a facebook.com profile link.
     #[schema(example = "myfacebook")]
     pub facebook: Option<String>,
-    /// Birth date, `YYYY-MM-DD`, giving an age from 18 to 120 in the request's timezone; only
-    /// the owner and admins ever see it.
-    #[schema(format = Date, example = "1998-04-23")]
+    /// The birth date (described by `birth_date_patch_schema`).
+    #[schema(schema_with = birth_date_patch_schema)]
     pub birth_date: Option<String>,
     /// Whether only accepted followers (and admins) may see the profile.
     #[schema(nullable = false, example = false)]
     pub is_private: Option<bool>,
-    /// The id of a media item the user owns, to become the profile photo; `null` removes it.
-    #[schema(pattern = "^[0-9a-fA-F]{24}$", example = "507f1f77bcf86cd799439012")]
+    /// The new profile photo (described by `profile_photo_id_patch_schema`).
+    #[schema(schema_with = profile_photo_id_patch_schema)]
     pub profile_photo_id: Option<String>,
+}
+
+// The patch's strings are trimmed (Rust's `str::trim`: Unicode White_Space) before they are
+// checked, so a pattern that states a rule exactly allows that whitespace around the value.
+// The class is spelled out because `\s` differs between the regex engines that read the
+// document (ECMAScript, Python, Rust).
+
+/// What `str::trim` removes, as a regex character class.
+const TRIMMED: &str =
+    r"[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+
+/// A pattern matching `value` (a regex) with any trimmed whitespace around it.
+fn trimmed(value: &str) -> String {
+    format!("^{TRIMMED}*(?:{value}){TRIMMED}*$")
+}
+
+/// A string or `null`.
+fn nullable_string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+        Type::String,
+        Type::Null,
+    ]))
+}
+
+fn username_patch_schema() -> ObjectBuilder {
+    string()
+        .description(Some(
+            "A new username, 3 to 30 letters, digits, underscores or dots (surrounding whitespace \
+             is trimmed); 409 when another user has it (compared case-insensitively).",
+        ))
+        .pattern(Some(trimmed("[A-Za-z0-9_.]{3,30}")))
+        .examples(["johndoe123"])
+}
+
+fn availability_status_patch_schema() -> ObjectBuilder {
+    let values: Vec<&str> = AvailabilityStatus::ALL.iter().map(|s| s.as_str()).collect();
+    string()
+        .description(Some(format!(
+            "Whether the user can take a live-stream call now: one of `{}` (surrounding \
+             whitespace is trimmed).",
+            values.join("`, `")
+        )))
+        .pattern(Some(trimmed(&values.join("|"))))
+        .examples(["available"])
+}
+
+fn interests_patch_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .description(Some(
+            "Replaces the whole list: up to 20 items of 1 to 32 characters, no case-insensitive \
+             duplicates, order kept.",
+        ))
+        .items(string().min_length(Some(1)))
+        .max_items(Some(20))
+        .examples([json!(["music", "sports"])])
+}
+
+fn birth_date_patch_schema() -> ObjectBuilder {
+    nullable_string()
+        .description(Some(
+            "Birth date, `YYYY-MM-DD`, giving an age from 18 to 120 in the request's timezone; \
+             only the owner and admins ever see it. `null` or `\"\"` clears it.",
+        ))
+        .pattern(Some(trimmed("([0-9]{4}-[0-9]{2}-[0-9]{2})?")))
+        .examples(["1998-04-23"])
+}
+
+fn profile_photo_id_patch_schema() -> ObjectBuilder {
+    nullable_string()
+        .description(Some(
+            "The id of a media item the user owns, to become the profile photo; `null` or `\"\"` \
+             removes it.",
+        ))
+        .pattern(Some(trimmed("([0-9a-fA-F]{24})?")))
+        .examples(["507f1f77bcf86cd799439012"])
 }
 
 // ---------------------------------------------------------------------------------------------
 // Request parameters
 
-fn header_param(name: &str, description: &str, schema: ObjectBuilder) -> ParameterBuilder {
+fn header_param(
+    name: &str,
+    description: &str,
+    schema: impl Into<RefOr<utoipa::openapi::Schema>>,
+) -> ParameterBuilder {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
@@ -338,11 +425,7 @@ impl IntoParams for RequestHeaders {
                  `UTC±HH:MM` from `UTC-12:00` to `UTC+14:00` with minutes 00, 30 or 45, or an IANA \
                  zone name (`Europe/Istanbul`, daylight saving applied). Echoed in the response. \
                  Anything else is a 400.",
-                string().default(Some(json!("UTC"))).examples([
-                    "UTC+03:00",
-                    "Europe/Istanbul",
-                    "UTC-08:00",
-                ]),
+                Ref::from_schema_name(TIME_ZONE_SCHEMA),
             )
             .build(),
             header_param(
@@ -382,6 +465,40 @@ impl IntoParams for RequestHeaders {
     }
 }
 
+/// The name of the schema of `X-Timezone`.
+const TIME_ZONE_SCHEMA: &str = "TimeZone";
+
+/// `X-Timezone`: `UTC`, a fixed offset within SPEC §2's bounds, or the name of an IANA zone
+/// (`Area/Location`) as the server's zone database knows it.
+fn timezone_schema() -> utoipa::openapi::schema::AnyOfBuilder {
+    let offsets = string().pattern(Some(
+        r"^UTC(?:[+-](?:0[0-9]|1[01]):(?:00|30|45)|\+1[23]:(?:00|30|45)|\+14:00|-12:00)?$",
+    ));
+    let zones = string_enum(
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| tz.name())
+            .filter(|name| name.contains('/')),
+    );
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .description(Some(
+            "`UTC`, a fixed offset `UTC±HH:MM` from `UTC-12:00` to `UTC+14:00` with minutes 00, \
+             30 or 45, or an IANA zone name.",
+        ))
+        .item(offsets)
+        .item(zones)
+        .default(Some(json!("UTC")))
+        .examples([
+            json!("UTC+03:00"),
+            json!("Europe/Istanbul"),
+            json!("UTC-08:00"),
+        ])
+}
+
+/// One entity tag of `If-Match` as the server accepts it: `*`, a quoted tag, or a weak one, of
+/// visible ASCII without commas.
+const IF_MATCH_TAG: &str = r#"(?:\*|"[\t\x20-\x2B\x2D-\x7E]*"|W/"[\t\x20-\x2B\x2D-\x7E]*)"#;
+
 /// `If-None-Match` of the conditional GETs.
 pub struct IfNoneMatch;
 
@@ -410,7 +527,11 @@ impl IntoParams for PatchParams {
                 "Makes the update conditional: the `ETag` of the profile as the client last \
                  read it (a list of them, or `*`). When none matches the current one the answer \
                  is 412 and nothing is written.",
-                string().examples([EXAMPLE_ETAG]),
+                string()
+                    .pattern(Some(format!(
+                        "^[ \\t]*{IF_MATCH_TAG}[ \\t]*(?:,[ \\t]*{IF_MATCH_TAG}[ \\t]*)*$"
+                    )))
+                    .examples([EXAMPLE_ETAG]),
             )
             .build(),
             ParameterBuilder::new()
@@ -421,10 +542,9 @@ impl IntoParams for PatchParams {
                     "`true`: validate the patch and answer with the profile as it would become, \
                      without writing anything.",
                 ))
+                // What the server reads, exactly: a bare `dryRun` is `true`.
                 .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::Boolean)
-                        .default(Some(json!(false))),
+                    string_enum(["true", "false", "1", "0", ""]).default(Some(json!("false"))),
                 ))
                 .build(),
         ]

@@ -141,14 +141,26 @@ async fn too_many_aliases_are_refused() {
     config.graphql.max_aliases = 3;
     let app = TestApp::with_config(config).await;
     let query = "{ a: viewer { id } b: viewer { id } c: viewer { id } d: viewer { id } }";
-    let response = app.graphql(query, json!({})).send().await;
-    assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    let body = response.json();
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
-    assert_eq!(
-        body["errors"][0]["message"],
-        "The operation uses 4 aliases; at most 3 are allowed"
-    );
+    // A document that fails validation: 400 for clients of application/graphql-response+json,
+    // 200 for those of application/json (GraphQL over HTTP), and no data either way.
+    for (accept, status) in [
+        ("application/graphql-response+json", StatusCode::BAD_REQUEST),
+        ("application/json", StatusCode::OK),
+    ] {
+        let response = app
+            .graphql(query, json!({}))
+            .header("accept", accept)
+            .send()
+            .await;
+        assert_eq!(response.status, status, "{accept}");
+        let body = response.json();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "The operation uses 4 aliases; at most 3 are allowed"
+        );
+        assert!(body.get("data").is_none(), "{body}");
+    }
     let fine = app
         .graphql("{ a: viewer { id } b: viewer { id } }", json!({}))
         .send()
