@@ -49,6 +49,8 @@ body-empty = The body is empty; send a JSON object with the fields to change
 graphql-request-malformed = The body must be a GraphQL request: a JSON object with a "query" string, and optional "operationName" string and "variables" and "extensions" objects
 graphql-get-malformed = A GraphQL GET needs a "query" parameter; "variables" and "extensions", when given, must be JSON objects
 graphql-query-string-too-long = The query string must be at most { $max } bytes
+persisted-query-not-found = This persisted query is not known here: send its text once with its hash
+persisted-query-invalid = The persisted query is not valid: { $reason }
 
 ## Profile fields (SPEC §1, §4)
 field-wrong-type-string = { $field } must be a string

@@ -49,6 +49,8 @@ body-empty = Gövde boş; değiştirilecek alanları içeren bir JSON nesnesi g�
 graphql-request-malformed = Gövde bir GraphQL isteği olmalıdır: "query" metni ve isteğe bağlı "operationName" metni ile "variables" ve "extensions" nesneleri içeren bir JSON nesnesi
 graphql-get-malformed = Bir GraphQL GET isteği "query" parametresi gerektirir; "variables" ve "extensions" verildiğinde JSON nesnesi olmalıdır
 graphql-query-string-too-long = Sorgu dizesi en fazla { $max } bayt olabilir
+persisted-query-not-found = Bu kalıcı sorgu burada bilinmiyor: metnini özetiyle birlikte bir kez gönderin
+persisted-query-invalid = Kalıcı sorgu geçerli değil: { $reason }
 
 ## Profil alanları (SPEC §1, §4)
 field-wrong-type-string = { $field } bir metin olmalıdır

@@ -194,6 +194,21 @@ impl Db {
         self.changes.subscribe()
     }
 
+    /// Waits until this instance's cache has applied every change committed before the call,
+    /// whoever made it (a marker sent now comes back after all of them). For a writer outside
+    /// the service's own write path, such as a test's SQL. Nothing to do without a cache.
+    pub async fn catch_up(&self) -> Result<(), AppError> {
+        if self.cache.is_none() {
+            return Ok(());
+        }
+        let marker = {
+            let mut conn = self.conn().await?;
+            self.mark_write(&mut conn).await?
+        };
+        marker.applied().await;
+        Ok(())
+    }
+
     /// Marks a write about to commit on `conn`, so that it can wait, once committed, until this
     /// instance's cache has applied its changes ([`WriteMarker::applied`]). Nothing to do
     /// without a cache.

@@ -240,15 +240,23 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The request of the parameters, if they make one: a query that is not blank, variables and
-/// extensions that are JSON objects.
+/// The request of the parameters, if they make one: a query that is not blank (or, for a
+/// persisted query, none at all: its hash stands for it), variables and extensions that are
+/// JSON objects.
 fn operation(
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<serde_json::Map<String, serde_json::Value>>,
     extensions: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Option<async_graphql::Request> {
-    let query = query.filter(|q| !q.trim().is_empty())?;
+    let persisted = extensions
+        .as_ref()
+        .is_some_and(|e| e.contains_key("persistedQuery"));
+    let query = match query.filter(|q| !q.trim().is_empty()) {
+        Some(query) => query,
+        None if persisted => String::new(),
+        None => return None,
+    };
     let mut request = async_graphql::Request::new(query);
     request.operation_name = operation_name;
     if let Some(variables) = variables {

@@ -2,6 +2,7 @@
 //! `export-schema`, and the HTTP handler that runs it with the request's context and viewer.
 
 mod document;
+pub mod documents;
 pub mod error;
 pub mod follows;
 pub mod graphiql;
@@ -18,16 +19,19 @@ use ::http::{HeaderMap, HeaderValue, StatusCode, header};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{EmptySubscription, Schema};
 use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 
 use crate::config::GraphqlLimits;
 use crate::context::Ctx;
 use crate::context::RequestContext;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
+use crate::i18n::{Message, MessageId};
 use crate::profiles::service;
+use crate::profiles::view::{etag_of, if_none_match_hits};
 use crate::state::AppState;
+use documents::Persisted;
 use http::ResponseType;
 use loaders::Loaders;
 use mutation::MutationRoot;
@@ -39,6 +43,7 @@ pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// Builds the schema with the configured limits.
 pub fn schema(limits: &GraphqlLimits) -> ApiSchema {
     let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
+        .extension(documents::ValidationCache)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {
@@ -55,14 +60,25 @@ pub fn sdl() -> String {
 /// `/graphql`: POST and GET for operations, GraphiQL for browsers (with its assets under
 /// `/graphql/assets/`).
 pub fn routes(schema: ApiSchema) -> Router<AppState> {
+    let executor = Executor {
+        schema,
+        documents: Arc::new(documents::DocumentCache::default()),
+    };
     graphiql::asset_routes(Router::new())
         .route("/graphql", get(get_graphql).post(post_graphql))
-        .layer(Extension(schema))
+        .layer(Extension(executor))
+}
+
+/// What runs operations: the schema, and the documents it has parsed before.
+#[derive(Clone)]
+struct Executor {
+    schema: ApiSchema,
+    documents: Arc<documents::DocumentCache>,
 }
 
 async fn get_graphql(
     State(state): State<AppState>,
-    Extension(schema): Extension<ApiSchema>,
+    Extension(executor): Extension<Executor>,
     Ctx(ctx): Ctx,
     request: Request,
 ) -> Response {
@@ -73,34 +89,18 @@ async fn get_graphql(
     if let Some(response) = header_problems(&ctx, media) {
         return response;
     }
-    let mut operation = match http::read_get(request.uri(), state.config().graphql.max_body_bytes) {
+    let headers = request.headers().clone();
+    let operation = match http::read_get(request.uri(), state.config().graphql.max_body_bytes) {
         Ok(operation) => operation,
         Err(rejection) => return request_error(&ctx, media, rejection.status, &rejection.error),
     };
-    // GraphQL over HTTP: GET runs queries only, so that following a link never changes data.
-    let operation_name = operation.operation_name.clone();
-    let is_mutation = operation.parsed_query().is_ok_and(|doc| {
-        document::operation(doc, operation_name.as_deref())
-            .is_some_and(|(_, op)| op.ty == OperationType::Mutation)
-    });
-    if is_mutation {
-        let mut response = request_error(
-            &ctx,
-            media,
-            StatusCode::METHOD_NOT_ALLOWED,
-            &AppError::MethodNotAllowed,
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
-    execute(&state, &schema, &ctx, media, operation).await
+    let response = execute(&state, &executor, &ctx, media, Method::Get, operation).await;
+    conditional(&headers, response).await
 }
 
 async fn post_graphql(
     State(state): State<AppState>,
-    Extension(schema): Extension<ApiSchema>,
+    Extension(executor): Extension<Executor>,
     Ctx(ctx): Ctx,
     request: Request,
 ) -> Response {
@@ -111,7 +111,7 @@ async fn post_graphql(
     let (parts, body) = request.into_parts();
     let max_bytes = state.config().graphql.max_body_bytes;
     match http::read_post(&parts.headers, body, max_bytes).await {
-        Ok(operation) => execute(&state, &schema, &ctx, media, operation).await,
+        Ok(operation) => execute(&state, &executor, &ctx, media, Method::Post, operation).await,
         Err(rejection) => request_error(&ctx, media, rejection.status, &rejection.error),
     }
 }
@@ -124,13 +124,69 @@ fn header_problems(ctx: &RequestContext, media: ResponseType) -> Option<Response
     })
 }
 
+/// How an operation came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// A GET: queries only, so that following a link never changes data.
+    Get,
+    /// A POST.
+    Post,
+}
+
 async fn execute(
     state: &AppState,
-    schema: &ApiSchema,
+    executor: &Executor,
     ctx: &Arc<RequestContext>,
     media: ResponseType,
+    method: Method,
     request: async_graphql::Request,
 ) -> Response {
+    let mut request = request;
+    match executor
+        .documents
+        .persisted(&request.extensions, &request.query)
+    {
+        Persisted::No => {}
+        Persisted::Text(text) => request.query = text,
+        Persisted::NotFound => return persisted_query_not_found(ctx, media),
+        Persisted::Invalid(reason) => {
+            let error = AppError::Validation(vec![
+                FieldError::new(
+                    "extensions.persistedQuery",
+                    MessageId::PersistedQueryInvalid,
+                )
+                .arg("reason", reason),
+            ]);
+            return request_error(ctx, media, StatusCode::BAD_REQUEST, &error);
+        }
+    }
+    let operation_name = request.operation_name.clone();
+    // A document parsed before is not parsed again; one that does not parse is left for the
+    // library to report as it always does.
+    let parsed = executor.documents.parsed(&request.query);
+    if let Some(parsed) = &parsed {
+        request.set_parsed_query(parsed.document.clone());
+        if request.variables.is_empty() {
+            request = request.data(documents::Revalidation {
+                parsed: parsed.clone(),
+                operation: operation_name.clone(),
+            });
+        }
+    }
+    let document = parsed.as_ref().map(|p| &p.document);
+    let selected = document.and_then(|d| document::operation(d, operation_name.as_deref()));
+    if method == Method::Get && selected.is_some_and(|(_, op)| op.ty == OperationType::Mutation) {
+        let mut response = request_error(
+            ctx,
+            media,
+            StatusCode::METHOD_NOT_ALLOWED,
+            &AppError::MethodNotAllowed,
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
     let viewer = match service::resolve_viewer(state.db(), &ctx.credentials).await {
         Ok(viewer) => viewer,
         Err(error) => {
@@ -138,22 +194,19 @@ async fn execute(
             return request_error(ctx, media, status, &error);
         }
     };
-    let mut request = request;
-    let document = request.parsed_query().ok().cloned();
-    let operation_name = request.operation_name.clone();
     let limits = &state.config().graphql;
-    if let Some(document) = &document {
+    if let Some(document) = document {
         let aliases = document::alias_count(document);
         if aliases > limits.max_aliases {
             // A validation error like the library's own limits, with the same status.
             let error = AppError::Validation(vec![
-                crate::error::FieldError::new("query", crate::i18n::MessageId::TooManyAliases)
+                FieldError::new("query", MessageId::TooManyAliases)
                     .arg("count", aliases)
                     .arg("max", limits.max_aliases),
             ]);
             return request_error(ctx, media, media.status_before_execution(), &error);
         }
-        if let Some((name, operation)) = document::operation(document, operation_name.as_deref()) {
+        if let Some((name, operation)) = selected {
             crate::metrics::record_operation(name, document::kind(operation));
         }
     }
@@ -163,13 +216,12 @@ async fn execute(
         .data(ctx.clone())
         .data(state.clone());
     let timeout = state.config().http.request_timeout;
-    let Ok(mut response) = tokio::time::timeout(timeout, schema.execute(request)).await else {
+    let Ok(mut response) = tokio::time::timeout(timeout, executor.schema.execute(request)).await
+    else {
         let error = AppError::Unavailable("the operation took too long".to_owned());
         return request_error(ctx, media, StatusCode::SERVICE_UNAVAILABLE, &error);
     };
-    if let Some(document) = &document
-        && let Some((_, operation)) = document::operation(document, operation_name.as_deref())
-    {
+    if let (Some(document), Some((_, operation))) = (document, selected) {
         document::reorder(&mut response.data, document, operation);
     }
     // Errors of fields that waited come last; list them in query order, as people read them.
@@ -184,6 +236,65 @@ async fn execute(
     } else {
         http::respond(media, media.status_before_execution(), response, false)
     }
+}
+
+/// Apollo's answer to a hash it does not know: the client then sends the text with the hash.
+/// The message and code are the protocol's (clients match them); `messages` says it in the
+/// request's language.
+fn persisted_query_not_found(ctx: &RequestContext, media: ResponseType) -> Response {
+    let mut error = async_graphql::ServerError::new("PersistedQueryNotFound", None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", "PERSISTED_QUERY_NOT_FOUND");
+    extensions.set(
+        "messages",
+        vec![Message::new(MessageId::PersistedQueryNotFound).translate(ctx.lang)],
+    );
+    error.extensions = Some(extensions);
+    http::respond(
+        media,
+        media.status_before_execution(),
+        async_graphql::Response::from_errors(vec![error]),
+        false,
+    )
+}
+
+/// A GET's answer with a strong `ETag` of its body, or a bodiless 304 when the client's
+/// `If-None-Match` already names it — for persisted queries over GET, which browsers and CDNs
+/// can then revalidate like the REST reads. Only successful answers are tagged.
+async fn conditional(request_headers: &HeaderMap, response: Response) -> Response {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // The body is already in memory: a serialized response.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let etag = etag_of(&bytes);
+    let not_modified = request_headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| if_none_match_hits(v, &etag));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        parts.headers.insert(header::ETAG, value);
+    }
+    parts.headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    for name in ["accept-language", "authorization", "x-timezone"] {
+        parts
+            .headers
+            .append(header::VARY, HeaderValue::from_static(name));
+    }
+    if not_modified {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Gives `extensions.code` to an error the library raised itself. Ours all carry one; the

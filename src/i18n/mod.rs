@@ -123,6 +123,8 @@ message_ids! {
     GraphqlRequestMalformed => "graphql-request-malformed",
     GraphqlGetMalformed => "graphql-get-malformed",
     GraphqlQueryStringTooLong => "graphql-query-string-too-long",
+    PersistedQueryNotFound => "persisted-query-not-found",
+    PersistedQueryInvalid => "persisted-query-invalid",
     FieldWrongTypeString => "field-wrong-type-string",
     FieldWrongTypeInteger => "field-wrong-type-integer",
     FieldWrongTypeBoolean => "field-wrong-type-boolean",

@@ -197,12 +197,18 @@ async fn a_lost_listener_bypasses_the_cache_and_recovers_by_itself() {
         read(&app, &uid(1), None).await;
     }
     let cache = app.db.cache().expect("a cache");
-    // Cut the listener's connection from the database side.
-    app.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'profile-api-changes' AND datname = current_database()",
-    )
-    .await;
+    // Cut the listener's connection from the database side (not through `execute`, which
+    // would wait for the stream to catch up, and so for the listener to be back).
+    {
+        use diesel_async::SimpleAsyncConnection as _;
+        let mut conn = app.db.conn().await.expect("connection");
+        conn.batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'profile-api-changes' AND datname = current_database()",
+        )
+        .await
+        .expect("terminate the listener");
+    }
     let started = Instant::now();
     while cache.usable() {
         assert!(started.elapsed() < TEST_BOUND, "the loss went unnoticed");

@@ -485,12 +485,24 @@ impl TestApp {
         assert!(failed.is_empty(), "photos not set: {failed:?}");
         assert_all_written(bulk::write_batch(&mut conn, &fixtures.follows).await);
         assert_all_written(bulk::write_batch(&mut conn, &fixtures.blocks).await);
+        drop(conn);
+        self.db
+            .catch_up()
+            .await
+            .expect("catch up with the change stream");
     }
 
-    /// Runs SQL on the application's database.
+    /// Runs SQL on the application's database, as a write through this instance would: once it
+    /// returns, this instance's cache shows the change (other instances follow within the
+    /// bound).
     pub async fn execute(&self, sql: &str) {
         let mut conn = self.db.conn().await.expect("connection");
         conn.batch_execute(sql).await.expect("execute");
+        drop(conn);
+        self.db
+            .catch_up()
+            .await
+            .expect("catch up with the change stream");
     }
 }
 

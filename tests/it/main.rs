@@ -11,6 +11,7 @@ mod cache;
 mod follow_counts;
 mod follow_graph;
 mod follow_lists;
+mod graphql_documents;
 mod graphql_update;
 mod graphql_users;
 mod identity;
