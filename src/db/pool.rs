@@ -136,6 +136,20 @@ pub struct Db {
     pub(super) cache: Option<Arc<ProfileCache>>,
     /// Every event of the change stream, for whoever follows it besides the cache.
     changes: broadcast::Sender<Arc<StreamEvent>>,
+    /// The listener's sink when there is no cache, started by the first follower of the stream.
+    stream_without_cache: Arc<std::sync::OnceLock<Arc<NoCache>>>,
+}
+
+/// What the listener reports to when no cache follows the stream: nobody, but the broadcast.
+struct NoCache;
+
+impl super::changes::ChangeSink for NoCache {
+    fn handle(&self, _event: &StreamEvent) {}
+
+    fn heartbeat_marker(&self) -> String {
+        // Nobody checks this instance's heartbeats; any token proves the stream is live.
+        format!("nocache:{}", uuid::Uuid::new_v4().simple())
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -170,6 +184,7 @@ impl Db {
             url,
             cache: None,
             changes: broadcast::channel(CHANGE_BUFFER).0,
+            stream_without_cache: Arc::default(),
         })
     }
 
@@ -189,9 +204,19 @@ impl Db {
         self.cache.as_deref()
     }
 
-    /// Follows the change stream's events as they are applied.
+    /// Follows the change stream's events, each delivered after the cache (if any) applied it.
+    /// Without a cache, the first call starts the listener (and it runs for as long as this
+    /// `Db` or a clone of it lives). Must be called inside the Tokio runtime.
     pub fn subscribe_changes(&self) -> broadcast::Receiver<Arc<StreamEvent>> {
-        self.changes.subscribe()
+        let receiver = self.changes.subscribe();
+        if self.cache.is_none() {
+            self.stream_without_cache.get_or_init(|| {
+                let sink = Arc::new(NoCache);
+                ChangeListener::spawn(self.url.clone(), &sink, self.changes.clone());
+                sink
+            });
+        }
+        receiver
     }
 
     /// Waits until this instance's cache has applied every change committed before the call,

@@ -351,3 +351,50 @@ async fn snapshot(app: &TestApp, tokens: &[String]) -> Vec<(u16, Value)> {
     }
     states
 }
+
+/// Followers of the change stream (live subscriptions) hear every change, with or without a
+/// cache, whoever makes it.
+#[tokio::test]
+async fn the_change_stream_reaches_its_followers_without_a_cache() {
+    use profile_api::db::changes::{Change, StreamEvent};
+    let app = TestApp::with_config(uncached()).await;
+    app.insert(Fixtures::default().user(user(1))).await;
+    let mut events = app.db.subscribe_changes();
+    let wanted = profile_api::profiles::ObjectId::parse(&uid(1)).expect("id");
+    // Wait until the listener is connected, then change a user by hand.
+    let connected = tokio::time::timeout(TEST_BOUND, async {
+        loop {
+            if let Ok(event) = events.recv().await
+                && matches!(*event, StreamEvent::Connected)
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(connected.is_ok(), "the listener did not connect");
+    app.execute(
+        "UPDATE users SET availability_status = 'busy' WHERE id = '000000000000000000000001'",
+    )
+    .await;
+    let heard = tokio::time::timeout(TEST_BOUND, async {
+        let mut kinds = Vec::new();
+        while kinds.len() < 2 {
+            if let Ok(event) = events.recv().await
+                && let StreamEvent::Change(announced) = &*event
+            {
+                match &announced.change {
+                    Change::Users(ids) if ids.contains(&wanted) => kinds.push("users"),
+                    Change::Availability(ids) if ids.contains(&wanted) => {
+                        kinds.push("availability")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        kinds
+    })
+    .await
+    .expect("the change was not heard");
+    assert_eq!(heard, ["users", "availability"]);
+}
