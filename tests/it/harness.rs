@@ -16,7 +16,9 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use profile_api::config::{Config, DatabaseConfig, GraphqlLimits, HttpConfig, LogFormat};
+use profile_api::config::{
+    Config, DatabaseConfig, GraphqlLimits, HttpConfig, LogFormat, RedisConfig,
+};
 use profile_api::db::bulk::{self, BlockRecord, FollowRecord, MediaRecord, UserRecord};
 use profile_api::db::embedded::EmbeddedPostgres;
 use profile_api::db::{Db, migrations};
@@ -315,6 +317,7 @@ pub fn test_config() -> Config {
         },
         graphql: GraphqlLimits::default(),
         http: HttpConfig::default(),
+        redis: RedisConfig::default(),
     }
 }
 
