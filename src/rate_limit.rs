@@ -97,19 +97,25 @@ impl RateLimiter {
     }
 
     /// Decides on a request: in Redis when it is configured and answers in time, else here.
+    ///
+    /// Every request also draws on this instance's own bucket, even when Redis decides: when
+    /// Redis stops answering, the local buckets already hold what this instance has seen, so a
+    /// client hammering the service stays refused rather than being handed a fresh burst by
+    /// every instance, while a client within its limit (a third of its requests on each of
+    /// three instances, say) is not refused by them.
     pub async fn check(&self, ctx: &RequestContext, peer: Option<SocketAddr>) -> Decision {
         let key = match &ctx.credentials {
             Credentials::Token(token) => format!("user:{}", token.user_id),
             _ => peer.map_or_else(|| "peer:unknown".to_owned(), |p| format!("peer:{}", p.ip())),
         };
+        let local = self.check_locally(&key);
         if let Some(shared) = &self.shared
             && let Some(decision) = shared.check(&key).await
         {
             return decision;
         }
-        let decision = self.check_locally(&key);
-        record_decision("local", decision.admitted);
-        decision
+        record_decision("local", local.admitted);
+        local
     }
 
     fn check_locally(&self, key: &String) -> Decision {

@@ -213,6 +213,33 @@ async fn the_limits_are_shared_again_when_redis_returns() {
     }
 }
 
+/// A client over its limit stays refused when Redis stops answering: each instance's own
+/// buckets have counted its requests all along, so none hands it a fresh burst.
+#[tokio::test]
+async fn a_client_over_its_limit_stays_limited_when_redis_fails() {
+    let mut proxy = RedisProxy::start().await;
+    let app = TestApp::with_config(limited(1, 3, Some(proxy.url()))).await;
+    let token = app.token(&uid(3));
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(app.get(PATH).bearer(&token).send().await.status);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::BAD_REQUEST)
+            .count(),
+        3
+    );
+    proxy.cut();
+    let response = app.get(PATH).bearer(&token).send().await;
+    assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.header("retry-after"), "1");
+    // Another client is served by the local buckets meanwhile.
+    let other = app.get(PATH).bearer(&app.token(&uid(4))).send().await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+}
+
 /// Accepts connections and reads whatever comes, answering nothing.
 struct SilentServer {
     port: u16,
