@@ -17,6 +17,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::context::{self, Ctx, RequestContext};
 use crate::error::AppError;
+use crate::rate_limit::{self, Decision, RateLimiter, retry_after_seconds};
 use crate::rest::envelope;
 use crate::state::AppState;
 use crate::{graphql, ops, rest};
@@ -100,6 +101,8 @@ fn cors_layer(origins: &str) -> Option<CorsLayer> {
                 header::ETAG,
                 header::CONTENT_LANGUAGE,
                 header::RETRY_AFTER,
+                rate_limit::RATELIMIT_POLICY,
+                rate_limit::RATELIMIT,
                 custom(context::TIMEZONE),
                 custom(context::REQUEST_ID),
             ])
@@ -123,7 +126,15 @@ async fn context_layer(
         state.keys(),
     ));
     request.extensions_mut().insert(ctx.clone());
-    if let Some(response) = rate_limited(&state, &ctx, &request) {
+    let limit = match limiter_for(&state, &request) {
+        Some((limiter, peer)) => Some((limiter, limiter.check(&ctx, peer).await)),
+        None => None,
+    };
+    if let Some((limiter, decision)) = &limit
+        && !decision.admitted
+    {
+        let mut response = too_many_requests(&ctx, &request, decision);
+        limiter.add_headers(decision, response.headers_mut());
         return with_context_headers(&ctx, response);
     }
     // The route's pattern, not the raw path: bounded label values, no ids in the metrics.
@@ -146,7 +157,7 @@ async fn context_layer(
         latency_ms = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
-    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     let latency = started.elapsed();
     span.record("status", response.status().as_u16());
     span.record("latency_ms", latency.as_secs_f64() * 1000.0);
@@ -158,22 +169,32 @@ async fn context_layer(
         ctx.platform.as_str(),
         latency,
     );
+    if let Some((limiter, decision)) = &limit {
+        limiter.add_headers(decision, response.headers_mut());
+    }
     with_context_headers(&ctx, response)
 }
 
-/// The 429 answer for a client over its rate, if it is; operational endpoints are never limited.
-fn rate_limited(state: &AppState, ctx: &RequestContext, request: &Request) -> Option<Response> {
+/// The limiter and the client's address when the limiter applies to `request`: the API and
+/// GraphQL, never the operational endpoints.
+fn limiter_for<'s>(
+    state: &'s AppState,
+    request: &Request,
+) -> Option<(&'s RateLimiter, Option<SocketAddr>)> {
     let path = request.uri().path();
-    let is_graphql = path == "/graphql";
-    if !(is_graphql || path.starts_with("/api/")) {
+    if !(path == "/graphql" || path.starts_with("/api/")) {
         return None;
     }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let wait = state.rate_limiter()?.check(ctx, peer).err()?;
-    let mut response = if is_graphql {
+    Some((state.rate_limiter()?, peer))
+}
+
+/// The 429 answer, in GraphQL's error format or the API's envelope, with `Retry-After`.
+fn too_many_requests(ctx: &RequestContext, request: &Request, decision: &Decision) -> Response {
+    let mut response = if request.uri().path() == "/graphql" {
         graphql::request_error(
             ctx,
             graphql::http::ResponseType::negotiate(request.headers()),
@@ -183,11 +204,11 @@ fn rate_limited(state: &AppState, ctx: &RequestContext, request: &Request) -> Op
     } else {
         envelope::failure(ctx, &AppError::TooManyRequests)
     };
-    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        HeaderValue::from(retry_after_seconds(decision.retry_after)),
+    );
     response
-        .headers_mut()
-        .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
-    Some(response)
 }
 
 /// Says which language, zone and request id a response used.

@@ -15,6 +15,7 @@
 //! | `CACHE`, `CACHE_MAX_BYTES` | `on`, 64 MiB | the profile cache, see [`CacheConfig`] |
 //! | `GRAPHQL_*` | see [`GraphqlLimits`] | query and body limits |
 //! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `RATE_LIMIT_*`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
+//! | `REDIS_URL`, `REDIS_KEY_PREFIX` | see [`RedisConfig`] | state shared by all instances |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -140,6 +141,9 @@ pub struct Config {
     /// HTTP settings.
     #[command(flatten)]
     pub http: HttpConfig,
+    /// Redis, for state shared by all instances.
+    #[command(flatten)]
+    pub redis: RedisConfig,
 }
 
 /// The connection pool (SPEC §7): every wait is bounded, so an outage answers 503 quickly.
@@ -253,6 +257,33 @@ pub struct HttpConfig {
     pub shutdown_timeout: Duration,
 }
 
+/// Redis (SPEC §8): unset, each instance keeps its own rate-limit buckets.
+#[derive(Debug, Clone, Args)]
+pub struct RedisConfig {
+    /// Redis holding state shared by all instances (the rate limits), such as
+    /// `redis://127.0.0.1:6379/0`; unset keeps it per instance.
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true,
+          value_parser = parse_redis_url)]
+    pub url: Option<SecretString>,
+    /// Prefix of every Redis key written, so that deployments can share one Redis.
+    #[arg(
+        long,
+        env = "REDIS_KEY_PREFIX",
+        default_value = "profile-api:",
+        global = true
+    )]
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "profile-api:".to_owned(),
+        }
+    }
+}
+
 /// Twice the machine's cores, at least 4.
 pub fn default_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
@@ -324,6 +355,14 @@ fn parse_bytes(value: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{value}` is not a positive number of bytes"))
 }
 
+/// Accepts what the Redis client can connect to (`redis://`, `unix://`), so a typo stops the
+/// start rather than every request's limit.
+fn parse_redis_url(value: &str) -> Result<SecretString, String> {
+    redis::Client::open(value)
+        .map(|_| SecretString::from(value.to_owned()))
+        .map_err(|e| format!("not a Redis URL such as redis://127.0.0.1:6379/0: {e}"))
+}
+
 /// Parses `90s`, `30m`, `1h`, `7d` (a number and a unit).
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let error = || format!("`{value}` is not a duration such as 90s, 30m, 1h or 7d");
@@ -357,6 +396,16 @@ mod tests {
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("5w").is_err());
+    }
+
+    #[test]
+    fn redis_urls() {
+        assert!(parse_redis_url("redis://127.0.0.1:6379/0").is_ok());
+        assert!(parse_redis_url("redis://:secret@cache.internal").is_ok());
+        let error = parse_redis_url("http://127.0.0.1:6379")
+            .err()
+            .unwrap_or_default();
+        assert!(error.starts_with("not a Redis URL"), "{error}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ impl AppState {
                 rate_limiter: RateLimiter::new(
                     config.http.rate_limit_per_second,
                     config.http.rate_limit_burst,
+                    &config.redis,
                 ),
                 db,
                 keys,

@@ -17,7 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use profile_api::config::{
-    CacheConfig, Config, DatabaseConfig, GraphqlLimits, HttpConfig, LogFormat,
+    CacheConfig, Config, DatabaseConfig, GraphqlLimits, HttpConfig, LogFormat, RedisConfig,
 };
 use profile_api::db::bulk::{self, BlockRecord, FollowRecord, MediaRecord, UserRecord};
 use profile_api::db::embedded::EmbeddedPostgres;
@@ -333,6 +333,7 @@ pub fn test_config() -> Config {
         },
         graphql: GraphqlLimits::default(),
         http: HttpConfig::default(),
+        redis: RedisConfig::default(),
     }
 }
 

@@ -19,6 +19,7 @@ mod import;
 mod migrations;
 mod ops;
 mod privacy;
+mod rate_limit;
 mod request_context;
 mod rest_profile_read;
 mod rest_profile_update;
