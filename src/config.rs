@@ -12,6 +12,7 @@
 //! | `LOG_FORMAT` | `pretty` | `pretty` or `json` |
 //! | `RUST_LOG` | `info` | log filter |
 //! | `DB_POOL_SIZE` .. `DB_STATEMENT_TIMEOUT_MS` | see [`DatabaseConfig`] | pool limits |
+//! | `DATABASE_REPLICA_URLS`, `REPLICA_MAX_LAG_MS` | unset, 1000 | read replicas, see [`DatabaseConfig`] |
 //! | `CACHE`, `CACHE_MAX_BYTES` | `on`, 64 MiB | the profile cache, see [`CacheConfig`] |
 //! | `GRAPHQL_*` | see [`GraphqlLimits`] | query and body limits |
 //! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `RATE_LIMIT_*`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
@@ -169,6 +170,36 @@ pub struct DatabaseConfig {
     /// `statement_timeout` set on every connection.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value = "5000", value_parser = parse_millis, global = true)]
     pub statement_timeout: Duration,
+    /// Streaming replicas of `DATABASE_URL`, comma-separated: reads go there (within the lag
+    /// bound, and past a user's own writes), writes to the primary. Unset: everything on the
+    /// primary.
+    #[arg(long, env = "DATABASE_REPLICA_URLS", global = true, hide_env_values = true,
+          value_parser = parse_urls)]
+    pub replica_urls: Option<ReplicaUrls>,
+    /// A replica further behind the primary than this (or unreachable) is skipped until it
+    /// catches up.
+    #[arg(long, env = "REPLICA_MAX_LAG_MS", default_value = "1000", value_parser = parse_millis, global = true)]
+    pub replica_max_lag: Duration,
+}
+
+/// The URLs of `DATABASE_REPLICA_URLS`.
+#[derive(Debug, Clone)]
+pub struct ReplicaUrls(pub Vec<SecretString>);
+
+fn parse_urls(value: &str) -> Result<ReplicaUrls, String> {
+    let urls: Vec<SecretString> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Ok(SecretString::from(url.to_owned()))
+            } else {
+                Err("each replica must be a postgres:// URL".to_owned())
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ReplicaUrls(urls))
 }
 
 /// The profile cache (SPEC §8): reads served from memory, kept coherent by the database's
@@ -301,6 +332,8 @@ impl Default for DatabaseConfig {
             recycle_timeout: Duration::from_secs(1),
             verify_idle_after: Duration::from_secs(1),
             statement_timeout: Duration::from_secs(5),
+            replica_urls: None,
+            replica_max_lag: Duration::from_secs(1),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod ops;
 pub mod profiles;
 pub mod rate_limit;
 pub mod rest;
+pub mod shared_state;
 pub mod state;
 
 pub use app::{router, router_with_api};

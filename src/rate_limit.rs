@@ -78,11 +78,7 @@ impl RateLimiter {
         let burst = NonZeroU32::new(burst).unwrap_or(per_second);
         let local = Governor::keyed(Quota::per_second(per_second).allow_burst(burst))
             .with_middleware::<StateInformationMiddleware>();
-        let shared = redis
-            .url
-            .as_ref()
-            .and_then(|url| SharedLimiter::new(url, &redis.key_prefix, per_second, burst))
-            .map(Arc::new);
+        let shared = SharedLimiter::new(redis, per_second, burst).map(Arc::new);
         // The window is the time an empty bucket takes to fill: q/w is the steady rate.
         let window = burst.get().div_ceil(per_second.get());
         let policy = HeaderValue::from_str(&format!("\"{POLICY_NAME}\";q={burst};w={window}"))

@@ -30,7 +30,7 @@ pub async fn run(config: Config, migrate: bool) -> anyhow::Result<()> {
             );
         }
     }
-    let mut db = Db::new(database.url.clone(), &config.database)?;
+    let mut db = Db::new(database.url.clone(), &config.database)?.with_redis(&config.redis);
     if config.cache.enabled {
         db = db.with_cache(config.cache.max_bytes);
     }

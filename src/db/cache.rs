@@ -15,6 +15,11 @@
 //! - **Read-your-writes**: a write sends a marker inside its transaction and, once committed,
 //!   waits until the marker comes back through the stream, which means its own changes were
 //!   applied here first ([`ProfileCache::await_marker`]).
+//! - **Replicas**: every marker carries the primary's WAL position when it was sent, so the
+//!   cache knows how far it has applied the primary's history ([`ProfileCache::applied`]), and
+//!   for each key the position a refill must have replayed since its last invalidation
+//!   ([`ProfileCache::fill_floor`]): a refill never comes from a replica that has not replayed
+//!   the change that emptied the entry.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
@@ -27,6 +32,7 @@ use moka::sync::Cache;
 use tokio::sync::oneshot;
 
 use super::changes::{Change, ChangeSink, StreamEvent};
+use super::replicas::Lsn;
 use crate::profiles::privacy::FoundProfile;
 use crate::profiles::{FollowCounts, ObjectId, Relation, User, UsernameKey};
 
@@ -37,6 +43,9 @@ pub const STALE_AFTER: Duration = Duration::from_millis(100);
 
 /// How long a writer waits for its marker before it gives up and flushes instead.
 const MARKER_WAIT: Duration = Duration::from_secs(2);
+
+/// A position not known yet: only the primary has surely replayed it.
+const UNKNOWN: u64 = u64::MAX;
 
 /// Stripes of the invalidation record: more stripes, fewer refills discarded by an unrelated
 /// invalidation that happens to share one.
@@ -137,6 +146,18 @@ pub struct ProfileCache {
     stripes: Box<[AtomicU64]>,
     /// The sequence number of the last flush.
     flushed_at: AtomicU64,
+    /// Per stripe, a WAL position its last invalidation's commit precedes ([`UNKNOWN`] until
+    /// the next marker tells).
+    positions: Box<[AtomicU64]>,
+    /// The same for the last flush.
+    flush_position: AtomicU64,
+    /// The same for the last invalidation of any key.
+    latest_position: AtomicU64,
+    /// Stripes invalidated since the last marker, whose position the next marker gives.
+    pending: Mutex<Vec<usize>>,
+    /// The highest position of a marker that came back: every change committed before it has
+    /// been applied.
+    applied: AtomicU64,
     connected: AtomicBool,
     heartbeat: Mutex<Heartbeat>,
     /// When the last confirmed heartbeat was sent, in microseconds after `started` (0: never).
@@ -173,6 +194,11 @@ impl ProfileCache {
             sequence: AtomicU64::new(0),
             stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
             flushed_at: AtomicU64::new(0),
+            positions: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            flush_position: AtomicU64::new(UNKNOWN),
+            latest_position: AtomicU64::new(UNKNOWN),
+            pending: Mutex::new(Vec::new()),
+            applied: AtomicU64::new(0),
             connected: AtomicBool::new(false),
             heartbeat: Mutex::new(Heartbeat::default()),
             confirmed_at: AtomicU64::new(0),
@@ -202,9 +228,46 @@ impl ProfileCache {
         (self.entries.entry_count(), self.entries.weighted_size())
     }
 
+    fn stripe_index(&self, key: &Key) -> usize {
+        (self.hasher.hash_one(key) as usize) % STRIPES
+    }
+
     fn stripe(&self, key: &Key) -> &AtomicU64 {
-        let index = (self.hasher.hash_one(key) as usize) % STRIPES;
-        &self.stripes[index]
+        &self.stripes[self.stripe_index(key)]
+    }
+
+    /// How far this cache has applied the primary's history: every change committed before
+    /// this WAL position has been applied (0 until a marker came back).
+    pub fn applied(&self) -> Lsn {
+        Lsn(self.applied.load(Ordering::SeqCst))
+    }
+
+    /// The WAL position a database must have replayed for a read of `ids` (as `viewer`) to
+    /// fill the cache: the position of the last invalidation of each entry it would store.
+    /// `None` when only the primary will do (an invalidation whose position is not known yet).
+    pub fn fill_floor(&self, ids: &[ObjectId], viewer: Option<&ObjectId>) -> Option<Lsn> {
+        let mut floor = self.flush_position.load(Ordering::SeqCst);
+        for id in ids {
+            floor = floor.max(
+                self.positions[self.stripe_index(&Key::Profile(id.clone()))].load(Ordering::SeqCst),
+            );
+            if let Some(viewer) = viewer.filter(|v| *v != id) {
+                let relation = Key::Relation(viewer.clone(), id.clone());
+                floor =
+                    floor.max(self.positions[self.stripe_index(&relation)].load(Ordering::SeqCst));
+            }
+        }
+        (floor != UNKNOWN).then_some(Lsn(floor))
+    }
+
+    /// The same for a read whose keys are not known before it runs (by username): the
+    /// position of the last invalidation of anything.
+    pub fn fill_floor_for_any(&self) -> Option<Lsn> {
+        let floor = self
+            .latest_position
+            .load(Ordering::SeqCst)
+            .max(self.flush_position.load(Ordering::SeqCst));
+        (floor != UNKNOWN).then_some(Lsn(floor))
     }
 
     /// A ticket for a read that may fill the cache; `None` when the cache cannot vouch for
@@ -315,16 +378,40 @@ impl ProfileCache {
 
     fn invalidate(&self, keys: impl IntoIterator<Item = Key>) {
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut pending = lock(&self.pending);
+        self.latest_position.store(UNKNOWN, Ordering::SeqCst);
         for key in keys {
-            self.stripe(&key).fetch_max(sequence, Ordering::SeqCst);
+            let stripe = self.stripe_index(&key);
+            self.stripes[stripe].fetch_max(sequence, Ordering::SeqCst);
+            self.positions[stripe].store(UNKNOWN, Ordering::SeqCst);
+            pending.push(stripe);
             self.entries.invalidate(&key);
             self.metrics.invalidations.increment(1);
         }
     }
 
+    /// A marker came back: every invalidation applied so far was of a change committed before
+    /// `position`.
+    fn applied_up_to(&self, position: Lsn) {
+        let mut pending = lock(&self.pending);
+        for stripe in pending.drain(..) {
+            let _ = self.positions[stripe].compare_exchange(
+                UNKNOWN,
+                position.0,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+        for known in [&self.latest_position, &self.flush_position] {
+            let _ = known.compare_exchange(UNKNOWN, position.0, Ordering::SeqCst, Ordering::SeqCst);
+        }
+        self.applied.fetch_max(position.0, Ordering::SeqCst);
+    }
+
     /// Drops everything.
     pub fn flush(&self) {
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        self.flush_position.store(UNKNOWN, Ordering::SeqCst);
         self.flushed_at.store(sequence, Ordering::SeqCst);
         self.entries.invalidate_all();
         self.metrics.flushes.increment(1);
@@ -379,13 +466,14 @@ impl ProfileCache {
                 }));
             }
             Change::Everything => self.flush(),
-            Change::Marker(token) => {
+            Change::Marker { token, position } => {
+                self.applied_up_to(*position);
                 if let Some(waiter) = lock(&self.waiters).remove(token) {
                     let _ = waiter.send(());
                 }
                 let mut heartbeat = lock(&self.heartbeat);
                 if let Some((sequence, sent)) = heartbeat.sent
-                    && *token == format!("{}:h{sequence}", self.instance)
+                    && **token == format!("{}:h{sequence}", self.instance)
                 {
                     let at = sent.saturating_duration_since(self.started).as_micros();
                     // 0 means "never": a heartbeat sent in the first microsecond counts as 1.
@@ -488,13 +576,20 @@ mod tests {
         StreamEvent::Change(Announced { change, at: None })
     }
 
+    fn marker(token: String, position: u64) -> StreamEvent {
+        change(Change::Marker {
+            token,
+            position: Lsn(position),
+        })
+    }
+
     /// A cache whose listener is connected and whose heartbeat came back.
     fn live_cache() -> ProfileCache {
         let cache = ProfileCache::new(1 << 20);
         cache.handle(&StreamEvent::Connected);
         assert!(!cache.usable(), "no heartbeat has come back yet");
-        let marker = cache.heartbeat_marker();
-        cache.handle(&change(Change::Marker(marker)));
+        let token = cache.heartbeat_marker();
+        cache.handle(&marker(token, 100));
         assert!(cache.usable());
         cache
     }
@@ -613,14 +708,50 @@ mod tests {
     fn the_byte_budget_holds() {
         let cache = ProfileCache::new(64 * 1024);
         cache.handle(&StreamEvent::Connected);
-        let marker = cache.heartbeat_marker();
-        cache.handle(&change(Change::Marker(marker)));
+        let token = cache.heartbeat_marker();
+        cache.handle(&marker(token, 100));
         for n in 0..=255u8 {
             let ticket = cache.ticket().expect("usable");
             cache.fill(ticket, Some(&id(0)), &found(n, &format!("user{n}"), 1));
         }
         let (_, bytes) = cache.size();
         assert!(bytes <= 64 * 1024, "{bytes} bytes");
+    }
+
+    #[test]
+    fn refills_read_where_the_last_invalidation_has_been_replayed() {
+        let cache = live_cache();
+        let viewer = id(9);
+        assert_eq!(cache.applied(), Lsn(100));
+        assert_eq!(
+            cache.fill_floor(&[id(1)], Some(&viewer)),
+            Some(Lsn(100)),
+            "the connect flush"
+        );
+        // An invalidation: until a marker says where it was committed, only the primary.
+        cache.handle(&change(Change::Users(vec![id(1)])));
+        assert_eq!(cache.fill_floor(&[id(1)], None), None);
+        assert_eq!(cache.fill_floor_for_any(), None);
+        assert_eq!(
+            cache.fill_floor(&[id(2)], None),
+            Some(Lsn(100)),
+            "another stripe"
+        );
+        cache.handle(&marker("elsewhere:w1".to_owned(), 300));
+        assert_eq!(cache.fill_floor(&[id(1)], None), Some(Lsn(300)));
+        assert_eq!(cache.fill_floor(&[id(2)], None), Some(Lsn(100)));
+        assert_eq!(cache.fill_floor_for_any(), Some(Lsn(300)));
+        assert_eq!(cache.applied(), Lsn(300));
+        // A relation counts for the viewer who reads it.
+        cache.handle(&change(Change::Follows(vec![(viewer.clone(), id(2))])));
+        cache.handle(&marker("elsewhere:w2".to_owned(), 400));
+        assert_eq!(cache.fill_floor(&[id(2)], None), Some(Lsn(100)));
+        assert_eq!(cache.fill_floor(&[id(2)], Some(&viewer)), Some(Lsn(400)));
+        // A flush: everything waits for the next marker.
+        cache.handle(&change(Change::Everything));
+        assert_eq!(cache.fill_floor(&[id(3)], None), None);
+        cache.handle(&marker("elsewhere:w3".to_owned(), 500));
+        assert_eq!(cache.fill_floor(&[id(3)], None), Some(Lsn(500)));
     }
 
     #[tokio::test]
@@ -634,7 +765,7 @@ mod tests {
         };
         tokio::task::yield_now().await;
         assert!(!applied.is_finished());
-        cache.handle(&change(Change::Marker(token)));
+        cache.handle(&marker(token, 200));
         tokio::time::timeout(Duration::from_secs(1), applied)
             .await
             .expect("released")

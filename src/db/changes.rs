@@ -18,6 +18,7 @@ use futures_util::StreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::broadcast;
 
+use super::replicas::Lsn;
 use crate::profiles::ObjectId;
 
 /// The channel the triggers notify.
@@ -49,8 +50,15 @@ pub enum Change {
     Blocks(Vec<(ObjectId, ObjectId)>),
     /// Too much changed to name (a bulk statement, a TRUNCATE): anything may have.
     Everything,
-    /// A marker: every change committed before the marker's transaction has been delivered.
-    Marker(String),
+    /// A marker: every change committed before the marker's transaction has been delivered —
+    /// in particular every change whose commit record precedes `position`, the primary's WAL
+    /// flush position when the marker was sent.
+    Marker {
+        /// Who sent it, and why (a writer's token, a heartbeat's).
+        token: String,
+        /// The primary's flush position when it was sent.
+        position: Lsn,
+    },
 }
 
 /// A change with the time the database made it.
@@ -71,9 +79,13 @@ impl Announced {
                 at: None,
             });
         }
-        if let Some(token) = payload.strip_prefix("marker:") {
+        if let Some(marker) = payload.strip_prefix("marker:") {
+            let (position, token) = marker.split_once(':')?;
             return Some(Self {
-                change: Change::Marker(token.to_owned()),
+                change: Change::Marker {
+                    token: token.to_owned(),
+                    position: Lsn::parse(position)?,
+                },
                 at: None,
             });
         }
@@ -147,14 +159,17 @@ impl ChangeListener {
     }
 }
 
-/// Sends a marker on the stream (inside the caller's transaction, if it is in one).
+/// Sends a marker on the stream (inside the caller's transaction, if it is in one), stamped with
+/// the primary's WAL flush position.
 pub async fn send_marker(conn: &mut AsyncPgConnection, token: &str) -> diesel::QueryResult<()> {
-    diesel::sql_query("SELECT pg_notify($1, 'marker:' || $2)::text")
-        .bind::<Text, _>(CHANNEL)
-        .bind::<Text, _>(token)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    diesel::sql_query(
+        "SELECT pg_notify($1, 'marker:' || pg_current_wal_flush_lsn()::text || ':' || $2)::text",
+    )
+    .bind::<Text, _>(CHANNEL)
+    .bind::<Text, _>(token)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 fn deliver<S: ChangeSink>(
@@ -263,7 +278,8 @@ async fn listen<S: ChangeSink>(
             tracing::debug!(payload = %notification.payload, "ignoring an unknown change");
             continue;
         };
-        if let (Change::Marker(token), Some((sent, _))) = (&announced.change, &pending_heartbeat)
+        if let (Change::Marker { token, .. }, Some((sent, _))) =
+            (&announced.change, &pending_heartbeat)
             && token == sent
         {
             pending_heartbeat = None;
@@ -301,10 +317,23 @@ mod tests {
             Some(Change::Everything)
         );
         assert_eq!(
-            Announced::parse("marker:abc:1").map(|a| a.change),
-            Some(Change::Marker("abc:1".to_owned()))
+            Announced::parse("marker:0/16B3A28:abc:h1").map(|a| a.change),
+            Some(Change::Marker {
+                token: "abc:h1".to_owned(),
+                position: Lsn(0x16B_3A28)
+            })
         );
-        for bad in ["", "u", "u:x:1", "u:1:nope", "f:1:abc", "z:1:x", "b:1:a>b"] {
+        for bad in [
+            "",
+            "u",
+            "u:x:1",
+            "u:1:nope",
+            "f:1:abc",
+            "z:1:x",
+            "b:1:a>b",
+            "marker:abc",
+            "marker:nolsn:abc",
+        ] {
             assert_eq!(Announced::parse(bad), None, "{bad}");
         }
     }

@@ -4,11 +4,13 @@
 pub mod bulk;
 pub mod cache;
 pub mod changes;
+pub mod consistency;
 pub mod embedded;
 pub mod follows;
 pub mod migrations;
 pub mod pool;
 pub mod profiles;
+pub mod replicas;
 /// The tables, as `diesel print-schema` generates them from the migrations.
 #[allow(missing_docs)]
 #[rustfmt::skip]

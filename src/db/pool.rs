@@ -17,8 +17,11 @@ use tokio::sync::broadcast;
 
 use super::cache::{MarkerWait, ProfileCache};
 use super::changes::{ChangeListener, StreamEvent};
-use crate::config::DatabaseConfig;
+use super::consistency::{Floor, WritePositions};
+use super::replicas::{Lsn, Replica, Replicas};
+use crate::config::{DatabaseConfig, RedisConfig};
 use crate::error::AppError;
+use crate::profiles::ObjectId;
 
 /// The `application_name` of our sessions, visible in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "profile-api";
@@ -134,6 +137,11 @@ pub struct Db {
     url: SecretString,
     /// The profile cache, when reads are cached (`serve` with `CACHE=on`).
     pub(super) cache: Option<Arc<ProfileCache>>,
+    /// Read replicas, when `DATABASE_REPLICA_URLS` names some.
+    pub(super) replicas: Option<Arc<Replicas>>,
+    /// Users' write positions, when reads may be served from something behind the primary
+    /// (replicas, or a cache on one of several instances).
+    pub(super) positions: Option<Arc<WritePositions>>,
     /// Every event of the change stream, for whoever follows it besides the cache.
     changes: broadcast::Sender<Arc<StreamEvent>>,
     /// The listener's sink when there is no cache, started by the first follower of the stream.
@@ -178,14 +186,71 @@ impl Db {
             .recycle_timeout(Some(config.recycle_timeout))
             .runtime(Runtime::Tokio1)
             .build()?;
+        let replicas = match &config.replica_urls {
+            Some(urls) if !urls.0.is_empty() => {
+                Some(Self::replicas(&urls.0, config, &statements, pool.clone())?)
+            }
+            _ => None,
+        };
         Ok(Self {
             pool,
             statements,
             url,
             cache: None,
+            positions: replicas
+                .as_ref()
+                .map(|_| Arc::new(WritePositions::new(&RedisConfig::default()))),
+            replicas,
             changes: broadcast::channel(CHANGE_BUFFER).0,
             stream_without_cache: Arc::default(),
         })
+    }
+
+    /// Pools for the replicas, with the primary's session settings but short waits (a replica
+    /// that does not answer at once is worth less than the primary that does), and their
+    /// monitor, when there is a runtime to run it (there always is in `serve`).
+    fn replicas(
+        urls: &[SecretString],
+        config: &DatabaseConfig,
+        statements: &Arc<AtomicU64>,
+        primary: DbPool,
+    ) -> anyhow::Result<Arc<Replicas>> {
+        let short = Duration::from_millis(500);
+        let pools = urls
+            .iter()
+            .map(|url| {
+                let manager = ConnectionManager {
+                    url: url.clone(),
+                    statement_timeout: config.statement_timeout,
+                    verify_idle_after: config.verify_idle_after,
+                    statements: statements.clone(),
+                };
+                Pool::builder(manager)
+                    .max_size(config.pool_size as usize)
+                    .wait_timeout(Some(config.wait_timeout.min(short)))
+                    .create_timeout(Some(config.create_timeout.min(short)))
+                    .recycle_timeout(Some(config.recycle_timeout.min(short)))
+                    .runtime(Runtime::Tokio1)
+                    .build()
+                    .map_err(anyhow::Error::from)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let replicas = Arc::new(Replicas::new(pools, config.replica_max_lag));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            replicas.spawn_monitor(primary);
+        }
+        Ok(replicas)
+    }
+
+    /// Shares users' write positions with the other instances through the Redis `redis`
+    /// names (nothing changes without `REDIS_URL`), so that each user reads their own writes on
+    /// every instance.
+    #[must_use]
+    pub fn with_redis(mut self, redis: &RedisConfig) -> Self {
+        if redis.url.is_some() {
+            self.positions = Some(Arc::new(WritePositions::new(redis)));
+        }
+        self
     }
 
     /// Serves profile reads from a cache of at most `max_bytes`, kept coherent by following the
@@ -197,6 +262,64 @@ impl Db {
         ChangeListener::spawn(self.url.clone(), &cache, self.changes.clone());
         self.cache = Some(cache);
         self
+    }
+
+    /// What `viewer`'s reads must reflect: their own last write, when reads may come from
+    /// something behind the primary.
+    pub async fn floor(&self, viewer: Option<&ObjectId>) -> Floor {
+        match (viewer, &self.positions) {
+            (Some(viewer), Some(positions)) => positions.floor(viewer).await,
+            _ => Floor::Anything,
+        }
+    }
+
+    /// A connection to read from: a replica that satisfies `floor` within the lag bound, else
+    /// the primary; and the replica, when it is one (see [`read!`](crate::db::pool::read)).
+    pub async fn reader(&self, floor: Floor) -> Result<(Conn, Option<&Replica>), AppError> {
+        let at_least = match floor {
+            Floor::Anything => Some(None),
+            Floor::AtLeast(position) => Some(Some(position)),
+            Floor::Primary => None,
+        };
+        if let (Some(replicas), Some(at_least)) = (&self.replicas, at_least)
+            && let Some(replica) = replicas.choose(at_least)
+        {
+            match replica.pool.get().await {
+                Ok(conn) => {
+                    metrics::counter!("db_reads_total", "on" => "replica").increment(1);
+                    return Ok((conn, Some(replica)));
+                }
+                Err(e) => self.read_failed(replica, &e),
+            }
+        }
+        if self.replicas.is_some() {
+            metrics::counter!("db_reads_total", "on" => "primary").increment(1);
+        }
+        Ok((self.conn().await?, None))
+    }
+
+    /// A read on `replica` failed: it is set aside until the monitor sees it well again, and
+    /// the read goes to the primary.
+    pub fn read_failed(&self, replica: &Replica, error: &dyn std::fmt::Display) {
+        tracing::debug!(%error, "a read on a replica failed; the primary answers it");
+        if let Some(replicas) = &self.replicas {
+            replicas.set_aside(replica);
+        }
+    }
+
+    /// Records, once `viewer`'s write has committed on `conn`, where the primary's WAL stands,
+    /// so that their next reads wait for it everywhere (nothing to do when every read is served
+    /// by the primary or this instance's own cache, which waits for the write itself).
+    pub async fn write_position(&self, conn: &mut AsyncPgConnection) -> Option<Lsn> {
+        self.positions.as_ref()?;
+        super::replicas::flush_position(conn).await
+    }
+
+    /// Remembers that `writer` wrote, committed before `position` (see [`Db::write_position`]).
+    pub async fn remember_write(&self, writer: &ObjectId, position: Lsn) {
+        if let Some(positions) = &self.positions {
+            positions.record(writer, position).await;
+        }
     }
 
     /// The profile cache, if reads are cached.
@@ -258,6 +381,11 @@ impl Db {
         })
     }
 
+    /// The primary's pool.
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
     /// Whether a pooled connection answers a trivial query (readiness).
     pub async fn ping(&self) -> Result<(), AppError> {
         let mut conn = self.conn().await?;
@@ -288,19 +416,25 @@ impl Db {
 /// (`AppError::Contention`). A committed write returns once this instance's profile cache has
 /// applied it (read-your-writes, see [`Db::mark_write`]).
 ///
-/// `transaction!(db, |conn| { ... })` or `transaction!(db, commit_if = cond, |conn| { ... })`,
-/// with `conn: &mut AsyncPgConnection` and a block of type `AppResult<T>`. (A macro rather than
+/// `transaction!(db, |conn| { ... })`, `transaction!(db, writer = Some(&id), |conn| { ... })` or
+/// `transaction!(db, writer = ..., commit_if = cond, |conn| { ... })`, with `conn: &mut
+/// AsyncPgConnection` and a block of type `AppResult<T>`. The writer's next reads, on any
+/// instance, reflect the write (read-your-writes, see [`Db::write_position`]). (A macro rather than
 /// a function taking an async closure: such a closure borrowing its surroundings cannot be
 /// passed on as a `Send` future, and diesel-async's own `transaction` cannot be wrapped
 /// generically because its `Send` bound names a private trait.)
 macro_rules! transaction {
     ($db:expr, |$conn:ident| $body:block) => {
-        $crate::db::pool::transaction!($db, commit_if = true, |$conn| $body)
+        $crate::db::pool::transaction!($db, writer = None, commit_if = true, |$conn| $body)
     };
-    ($db:expr, commit_if = $commit:expr, |$conn:ident| $body:block) => {{
+    ($db:expr, writer = $writer:expr, |$conn:ident| $body:block) => {
+        $crate::db::pool::transaction!($db, writer = $writer, commit_if = true, |$conn| $body)
+    };
+    ($db:expr, writer = $writer:expr, commit_if = $commit:expr, |$conn:ident| $body:block) => {{
         use diesel_async::TransactionManager as _;
         type Transactions = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::TransactionManager;
         let db: &$crate::db::Db = &$db;
+        let writer: Option<&$crate::profiles::ObjectId> = $writer;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -319,11 +453,15 @@ macro_rules! transaction {
                             }
                         };
                         Transactions::commit_transaction($conn).await?;
-                        Ok((value, Some(marker)))
+                        let position = match writer {
+                            Some(_) => db.write_position($conn).await,
+                            None => None,
+                        };
+                        Ok((value, Some(marker), position))
                     }
                     Ok(value) => {
                         Transactions::rollback_transaction($conn).await?;
-                        Ok((value, None))
+                        Ok((value, None, None))
                     }
                     Err(error) => {
                         Transactions::rollback_transaction($conn).await?;
@@ -336,8 +474,12 @@ macro_rules! transaction {
                 Err($crate::error::AppError::Contention(reason)) if attempt < 3 => {
                     tracing::debug!(%reason, attempt, "transaction lost a race; running it again");
                 }
-                // The connection is back in the pool: now wait for the cache to see the write.
-                Ok((value, marker)) => {
+                // The connection is back in the pool: now make the write visible to the writer
+                // wherever it reads next.
+                Ok((value, marker, position)) => {
+                    if let (Some(writer), Some(position)) = (writer, position) {
+                        db.remember_write(writer, position).await;
+                    }
                     if let Some(marker) = marker {
                         marker.applied().await;
                     }
@@ -349,6 +491,31 @@ macro_rules! transaction {
     }};
 }
 pub(crate) use transaction;
+
+/// Runs a read where `floor` allows: `read!(db, floor, |conn| expr)` with `conn: &mut
+/// AsyncPgConnection` and `expr: AppResult<T>`. A read that fails on a replica runs again on the
+/// primary (and the replica is set aside): a replica's trouble is never the client's.
+macro_rules! read {
+    ($db:expr, $floor:expr, |$conn:ident| $body:expr) => {{
+        let db: &$crate::db::Db = &$db;
+        let (mut pooled, replica) = db.reader($floor).await?;
+        let result = {
+            let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
+            $body
+        };
+        match (result, replica) {
+            (Err(error), Some(replica)) => {
+                db.read_failed(replica, &error);
+                drop(pooled);
+                let mut pooled = db.conn().await?;
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut pooled;
+                $body
+            }
+            (result, _) => result,
+        }
+    }};
+}
+pub(crate) use read;
 
 /// Whether a database error means the database is out of reach or overloaded rather than a bug.
 pub fn is_unavailable(error: &diesel::result::Error) -> bool {

@@ -5,6 +5,8 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::consistency::Floor;
+use super::pool::read;
 use super::schema::{follow_counters, media, users};
 use crate::error::{AppError, AppResult};
 use crate::i18n::MessageId;
@@ -251,13 +253,15 @@ impl super::Db {
         keys: ProfileKeys<'_>,
         viewer: Option<&ObjectId>,
     ) -> AppResult<Vec<FoundProfile>> {
-        let ticket = self
+        // The viewer's own last write, if reads may come from something behind the primary.
+        let floor = self.floor(viewer).await;
+        let cached = self
             .cache
             .as_ref()
+            .filter(|cache| floor.met_by(cache.applied()))
             .and_then(|cache| Some((cache, cache.ticket()?)));
-        let Some((cache, ticket)) = ticket else {
-            let mut conn = self.conn().await?;
-            return find_many(&mut conn, keys, viewer).await;
+        let Some((cache, ticket)) = cached else {
+            return read!(self, floor, |conn| find_many(conn, keys, viewer).await);
         };
         let mut found = Vec::with_capacity(keys.len());
         let (missed_ids, missed_names) = match keys {
@@ -284,16 +288,18 @@ impl super::Db {
                 (Vec::new(), missed)
             }
         };
-        let missed = if missed_ids.is_empty() {
-            ProfileKeys::Usernames(&missed_names)
+        // What fills the cache must have replayed the last invalidation of what it fills.
+        let (missed, refill) = if missed_ids.is_empty() {
+            let floor = Floor::from_known(cache.fill_floor_for_any());
+            (ProfileKeys::Usernames(&missed_names), floor)
         } else {
-            ProfileKeys::Ids(&missed_ids)
+            let floor = Floor::from_known(cache.fill_floor(&missed_ids, viewer));
+            (ProfileKeys::Ids(&missed_ids), floor)
         };
         if !missed.is_empty() {
-            let read = {
-                let mut conn = self.conn().await?;
-                find_many(&mut conn, missed, viewer).await?
-            };
+            let read = read!(self, floor.and(refill), |conn| {
+                find_many(conn, missed, viewer).await
+            })?;
             for profile in &read {
                 cache.fill(ticket, viewer, profile);
             }
@@ -310,8 +316,7 @@ impl super::Db {
                 .await?;
             return Ok(found.iter().any(|f| !f.user.is_deactivated()));
         }
-        let mut conn = self.conn().await?;
-        is_active_user(&mut conn, id).await
+        read!(self, Floor::Anything, |conn| is_active_user(conn, id).await)
     }
 }
 

@@ -15,7 +15,7 @@ use super::service::read_profiles;
 use super::{ObjectId, ProfileKeys};
 use crate::db::Db;
 use crate::db::follows::{self as queries, CounterDrift};
-use crate::db::pool::transaction;
+use crate::db::pool::{read, transaction};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::MessageId;
 use crate::identity::Viewer;
@@ -107,7 +107,7 @@ async fn apply(
     if &me == other {
         return Err(AppError::invalid(USER_ID, change.self_refusal()));
     }
-    transaction!(db, |conn| {
+    transaction!(db, writer = Some(&me), |conn| {
         queries::lock_pair(conn, &me, other).await?;
         let is_private = queries::active_user_privacy(conn, other)
             .await?
@@ -194,14 +194,15 @@ pub async fn list(
     if kind == ListKind::Requests && viewer.user_id() != Some(owner) {
         return Err(AppError::Forbidden(MessageId::ProfileCannotBeViewed));
     }
+    let floor = db.floor(viewer.user_id()).await;
     let mut entries = Vec::with_capacity(first);
     // Read a little more than a page, so that skipped entries rarely cost another round trip.
     let batch = (first + 1 + first / 4) as i64;
     loop {
-        let rows = {
-            let mut conn = db.conn().await?;
-            queries::list_page(&mut conn, owner, kind, position.as_ref(), batch).await?
-        };
+        let after = position.as_ref();
+        let rows = read!(db, floor, |conn| {
+            queries::list_page(conn, owner, kind, after, batch).await
+        })?;
         let exhausted = (rows.len() as i64) < batch;
         let ids: Vec<ObjectId> = rows
             .iter()
@@ -243,8 +244,8 @@ pub async fn list(
 
 /// The number of requests pending for the viewer.
 pub async fn pending_requests(db: &Db, owner: &ObjectId) -> AppResult<i64> {
-    let mut conn = db.conn().await?;
-    queries::pending_count(&mut conn, owner).await
+    let floor = db.floor(Some(owner)).await;
+    read!(db, floor, |conn| queries::pending_count(conn, owner).await)
 }
 
 /// An opaque cursor: the follow's time in microseconds and the listed user's id.

@@ -169,26 +169,31 @@ pub async fn update_profile(
         admin: false,
     };
 
-    transaction!(db, commit_if = !options.dry_run, |conn| {
-        if let Some(condition) = options.if_match {
-            if !queries::lock_user(conn, &id).await? {
+    transaction!(
+        db,
+        writer = Some(&id),
+        commit_if = !options.dry_run,
+        |conn| {
+            if let Some(condition) = options.if_match {
+                if !queries::lock_user(conn, &id).await? {
+                    return Err(AppError::Unauthenticated(MessageId::TokenUnknownUser));
+                }
+                let current = read_own(conn, &owner, &id).await?;
+                let etag = ProfileView::new(&current, options.today).etag();
+                if !if_match_accepts(condition, &etag) {
+                    return Err(AppError::PreconditionFailed);
+                }
+            }
+            if !changes.is_empty() && !queries::update(conn, &id, &changes).await? {
                 return Err(AppError::Unauthenticated(MessageId::TokenUnknownUser));
             }
-            let current = read_own(conn, &owner, &id).await?;
-            let etag = ProfileView::new(&current, options.today).etag();
-            if !if_match_accepts(condition, &etag) {
-                return Err(AppError::PreconditionFailed);
+            // Going public lets every waiting request through, as the requesters asked.
+            if changes.is_private == Some(false) {
+                crate::db::follows::accept_all_pending(conn, &id).await?;
             }
+            read_own(conn, &owner, &id).await
         }
-        if !changes.is_empty() && !queries::update(conn, &id, &changes).await? {
-            return Err(AppError::Unauthenticated(MessageId::TokenUnknownUser));
-        }
-        // Going public lets every waiting request through, as the requesters asked.
-        if changes.is_private == Some(false) {
-            crate::db::follows::accept_all_pending(conn, &id).await?;
-        }
-        read_own(conn, &owner, &id).await
-    })
+    )
 }
 
 async fn read_own(

@@ -398,3 +398,56 @@ async fn the_change_stream_reaches_its_followers_without_a_cache() {
     .expect("the change was not heard");
     assert_eq!(heard, ["users", "availability"]);
 }
+
+fn shared_through_redis(url: &str) -> profile_api::config::Config {
+    let mut config = cached();
+    config.redis.url = Some(secrecy::SecretString::from(url.to_owned()));
+    config.redis.key_prefix = format!("profile-api-test:{}:", uuid::Uuid::new_v4());
+    config
+}
+
+/// A user's write position, recorded by the instance that wrote, is what every other instance
+/// asks of that user's reads (and nothing of anyone else's); without Redis, reads still work,
+/// from the primary.
+#[tokio::test]
+async fn a_users_write_position_reaches_every_instance_through_redis() {
+    use profile_api::db::consistency::Floor;
+    let redis =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let config = shared_through_redis(&redis);
+    let a = TestApp::with_config(config.clone()).await;
+    let b = a.another_instance(config).await;
+    a.insert(Fixtures::default().user(user(1)).user(user(2)))
+        .await;
+    let one = profile_api::profiles::ObjectId::parse(&uid(1)).expect("id");
+    let two = profile_api::profiles::ObjectId::parse(&uid(2)).expect("id");
+    assert_eq!(b.db.floor(Some(&one)).await, Floor::Anything);
+
+    let before = {
+        let mut conn = a.db.conn().await.expect("connection");
+        profile_api::db::replicas::flush_position(&mut conn)
+            .await
+            .expect("position")
+    };
+    let token = a.token(&uid(1));
+    patch(&a, &token, json!({ "bio": "written on a" })).await;
+    let Floor::AtLeast(position) = b.db.floor(Some(&one)).await else {
+        panic!("no write position for the writer on the other instance");
+    };
+    assert!(position > before, "{position} is not past {before}");
+    assert_eq!(b.db.floor(Some(&two)).await, Floor::Anything);
+    assert_eq!(
+        read(&b, &uid(1), Some(&token)).await.1["bio"],
+        "written on a"
+    );
+
+    // Redis gone: the floor cannot be known, so the writer's reads go to the primary — and
+    // still answer.
+    let gone = shared_through_redis("redis://127.0.0.1:9");
+    let c = a.another_instance(gone).await;
+    assert_eq!(c.db.floor(Some(&one)).await, Floor::Primary);
+    assert_eq!(
+        read(&c, &uid(1), Some(&token)).await,
+        read(&a, &uid(1), Some(&token)).await
+    );
+}

@@ -407,8 +407,9 @@ impl TestApp {
         config: Config,
         extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
     ) -> Self {
-        let mut db =
-            Db::new(url.unwrap_or_else(|| database.url()), &config.database).expect("pool");
+        let mut db = Db::new(url.unwrap_or_else(|| database.url()), &config.database)
+            .expect("pool")
+            .with_redis(&config.redis);
         if config.cache.enabled {
             db = db.with_cache(config.cache.max_bytes);
             wait_until_cache_usable(&db).await;
