@@ -7,9 +7,11 @@
 mod harness;
 
 mod api_docs;
+mod commands;
 mod follow_counts;
 mod follow_graph;
 mod follow_lists;
+mod graphql_http;
 mod graphql_update;
 mod graphql_users;
 mod identity;
