@@ -73,7 +73,8 @@ async fn get_graphql(
     if let Some(response) = header_problems(&ctx, media) {
         return response;
     }
-    let mut operation = match http::read_get(request.uri(), state.config().graphql.max_body_bytes) {
+    let max_bytes = state.config().graphql.max_body_bytes;
+    let mut operation = match http::read_get(request.uri(), max_bytes) {
         Ok(operation) => operation,
         Err(rejection) => return request_error(&ctx, media, rejection.status, &rejection.error),
     };
