@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Key of the advisory lock held while migrating ("profile-api" in ASCII, truncated).
-const MIGRATION_LOCK_KEY: i64 = 0x7072_6f66_696c_6561;
+pub const MIGRATION_LOCK_KEY: i64 = 0x7072_6f66_696c_6561;
 
 type SyncConnection = AsyncConnectionWrapper<AsyncPgConnection>;
 

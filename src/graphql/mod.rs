@@ -90,7 +90,8 @@ async fn get_graphql(
         return response;
     }
     let headers = request.headers().clone();
-    let operation = match http::read_get(request.uri(), state.config().graphql.max_body_bytes) {
+    let max_bytes = state.config().graphql.max_body_bytes;
+    let operation = match http::read_get(request.uri(), max_bytes) {
         Ok(operation) => operation,
         Err(rejection) => return request_error(&ctx, media, rejection.status, &rejection.error),
     };

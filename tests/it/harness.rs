@@ -7,6 +7,7 @@
 //! database cloned from it, dropped when the test ends. Databases left by crashed runs are swept
 //! when a template is made.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -494,6 +495,11 @@ impl TestApp {
             .expect("catch up with the change stream");
     }
 
+    /// The URL of the application's own test database.
+    pub fn database_url(&self) -> SecretString {
+        self.database.url()
+    }
+
     /// Runs SQL on the application's database, as a write through this instance would: once it
     /// returns, this instance's cache shows the change (other instances follow within the
     /// bound).
@@ -769,6 +775,7 @@ impl TestDatabase {
 pub struct DbProxy {
     port: u16,
     task: Option<tokio::task::JoinHandle<()>>,
+    connections: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
 }
 
 impl DbProxy {
@@ -778,8 +785,15 @@ impl DbProxy {
             .await
             .expect("bind");
         let port = listener.local_addr().expect("address").port();
-        let mut proxy = Self { port, task: None };
-        proxy.task = Some(tokio::spawn(Self::serve(listener)));
+        let mut proxy = Self {
+            port,
+            task: None,
+            connections: Arc::default(),
+        };
+        proxy.task = Some(tokio::spawn(Self::serve(
+            listener,
+            proxy.connections.clone(),
+        )));
         proxy
     }
 
@@ -788,11 +802,20 @@ impl DbProxy {
         self.port
     }
 
-    /// Cuts every connection and refuses new ones.
-    pub fn cut(&mut self) {
+    /// Refuses new connections and cuts every open one; returns once the port is closed and
+    /// every socket of the proxy is.
+    pub async fn cut(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+            let _ = task.await;
         }
+        let mut connections = std::mem::take(
+            &mut *self
+                .connections
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        connections.shutdown().await;
     }
 
     /// Forwards again, on the same port.
@@ -800,13 +823,18 @@ impl DbProxy {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
             .await
             .expect("rebind");
-        self.task = Some(tokio::spawn(Self::serve(listener)));
+        self.task = Some(tokio::spawn(Self::serve(
+            listener,
+            self.connections.clone(),
+        )));
     }
 
-    async fn serve(listener: tokio::net::TcpListener) {
-        let mut connections = tokio::task::JoinSet::new();
+    async fn serve(
+        listener: tokio::net::TcpListener,
+        connections: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
+    ) {
         while let Ok((mut client, _)) = listener.accept().await {
-            connections.spawn(async move {
+            let forward = async move {
                 match pg_address().await {
                     PgAddress::Tcp(address) => {
                         if let Ok(mut upstream) = tokio::net::TcpStream::connect(address).await {
@@ -819,13 +847,150 @@ impl DbProxy {
                         }
                     }
                 }
-            });
+            };
+            connections
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .spawn(forward);
         }
     }
 }
 
 impl Drop for DbProxy {
     fn drop(&mut self) {
-        self.cut();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .abort_all();
     }
+}
+
+/// The `bigint` column `value` of the one row `sql` returns.
+pub async fn scalar(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        value: i64,
+    }
+    diesel::sql_query(sql)
+        .get_result::<Row>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .value
+}
+
+/// A connection of its own to the database at `url`.
+pub async fn connect(url: &SecretString) -> AsyncPgConnection {
+    AsyncPgConnection::establish(url.expose_secret())
+        .await
+        .expect("connect to the test database")
+}
+
+/// Waits until `check` holds, polling every 20 ms for at most 30 s; panics naming `what` if it
+/// never does. For conditions that another process or task makes true.
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..1500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("waited 30 s for {what}");
+}
+
+/// `profile-api` (the binary this test run built) on the database at `url`, with the test
+/// secret; stdout and stderr are piped.
+pub fn profile_api(url: &SecretString) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_profile-api"));
+    command
+        .env("DATABASE_URL", url.expose_secret())
+        .env("JWT_SECRET", TEST_SECRET)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// A running `profile-api serve` on a test database.
+pub struct ServeProcess {
+    /// The process.
+    pub child: tokio::process::Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its database.
+    pub database: TestDatabase,
+}
+
+/// `profile-api serve` on a new test database, listening.
+pub async fn spawn_server(extra_env: &[(&str, &str)]) -> ServeProcess {
+    spawn_server_on(TestDatabase::new().await, &["serve"], extra_env).await
+}
+
+/// `profile-api ARGS` (a `serve`) on `database` with `extra_env`, once it listens; panics with
+/// its log if it exits first.
+pub async fn spawn_server_on(
+    database: TestDatabase,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> ServeProcess {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let mut command = profile_api(&database.url());
+    command
+        .args(args)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null());
+    for (k, v) in extra_env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("spawn profile-api");
+    // A loaded CI machine may take a while to start a debug binary: wait up to 30 s, and say
+    // why when the server exits instead of listening.
+    let mut listening = false;
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            listening = true;
+            break;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            let output = child.wait_with_output().await.expect("output");
+            panic!(
+                "profile-api serve exited before listening:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        listening,
+        "profile-api serve did not listen on port {port} within 30 s"
+    );
+    ServeProcess {
+        child,
+        port,
+        database,
+    }
+}
+
+/// A GET over a connection of its own; the whole response as text.
+pub async fn http_get(port: u16, path: &str, headers: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use http::StatusCode;
 use serde_json::json;
 
-use crate::harness::TestApp;
+use crate::harness::{TestApp, TestDatabase, profile_api};
 
 fn write(dir: &Path, file: &str, lines: &[&str]) {
     std::fs::write(dir.join(file), lines.join("\n") + "\n").expect("write fixture file");
@@ -212,4 +212,37 @@ async fn an_empty_or_missing_directory_is_an_error() {
             .await
             .is_err()
     );
+}
+
+/// `import --strict` (the binary): a bad line makes the exit status non-zero, and the report
+/// says which file and line, and why; without `--strict` the same import exits 0.
+#[tokio::test]
+async fn strict_import_fails_on_a_bad_line_and_says_where() {
+    let database = TestDatabase::new().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "users.jsonl",
+        &[
+            r#"{"_id":{"$oid":"64a000000000000000000001"},"name":"Alice","surname":"Ak","username":"alice"}"#,
+            r#"{"_id":{"$oid":"64a000000000000000000002"},"name":"","surname":"Bü","username":"bob_b"}"#,
+        ],
+    );
+    let import = |strict: bool| {
+        let mut command = profile_api(&database.url());
+        command.arg("import").arg(dir.path());
+        if strict {
+            command.arg("--strict");
+        }
+        command.output()
+    };
+    let strict = import(true).await.expect("run import --strict");
+    let report = String::from_utf8_lossy(&strict.stdout);
+    assert_eq!(strict.status.code(), Some(2), "{report}");
+    assert!(
+        report.contains("Skipped:\n  users.jsonl:2: name cannot be null or empty\n"),
+        "{report}"
+    );
+    let lenient = import(false).await.expect("run import");
+    assert!(lenient.status.success());
 }

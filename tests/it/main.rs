@@ -8,10 +8,12 @@ mod harness;
 
 mod api_docs;
 mod cache;
+mod commands;
 mod follow_counts;
 mod follow_graph;
 mod follow_lists;
 mod graphql_documents;
+mod graphql_http;
 mod graphql_update;
 mod graphql_users;
 mod identity;

@@ -1,15 +1,18 @@
 //! Operations: health, readiness through an outage, metrics, limits, CORS, timeouts, and the
 //! binary's logs and graceful shutdown.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::routing::get;
+use diesel_async::SimpleAsyncConnection as _;
 use http::{Method, StatusCode};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 
-use crate::harness::{DbProxy, Fixtures, TestApp, TestDatabase, test_config, uid, user};
+use crate::harness::{
+    DbProxy, Fixtures, TestApp, connect, eventually, http_get, scalar, spawn_server, test_config,
+    uid, user,
+};
 
 #[tokio::test]
 async fn health_and_readiness_through_a_database_outage() {
@@ -30,8 +33,8 @@ async fn health_and_readiness_through_a_database_outage() {
     assert_eq!(app.get("/readyz").send().await.status, StatusCode::OK);
     assert_eq!(app.get(&profile).send().await.status, StatusCode::OK);
 
-    proxy.cut();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Once cut, the pool's connections are closed and new ones are refused.
+    proxy.cut().await;
     let ready = app.get("/readyz").send().await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(ready.header("retry-after"), "1");
@@ -97,8 +100,9 @@ async fn metrics_parse_and_count_requests() {
             .send()
             .await;
     }
+    // An operation name no other test uses, so that its count is exact.
     app.graphql(
-        "query Named($id: ID!) { user(id: $id) { id followersCount } }",
+        "query MetricsCountThisOnce($id: ID!) { user(id: $id) { id followersCount } }",
         json!({ "id": uid(1) }),
     )
     .send()
@@ -115,20 +119,22 @@ async fn metrics_parse_and_count_requests() {
         assert!(value.parse::<f64>().is_ok(), "unparsable sample: {line}");
     }
     let count_after = sample(&text, "http_requests_total", &route).unwrap_or(0.0);
-    assert!(
-        count_after - count_before >= 3.0,
+    // No other test reads with X-Platform: mobile_ios, so the count is exact.
+    assert_eq!(
+        count_after - count_before,
+        3.0,
         "{count_before} → {count_after}"
     );
     assert!(sample(&text, "http_request_duration_seconds_bucket", &route).is_some());
     assert!(sample(&text, "db_pool_connections", &[("state", "idle")]).is_some());
     assert!(sample(&text, "db_pool_waiting_requests", &[]).is_some());
-    assert!(
+    assert_eq!(
         sample(
             &text,
             "graphql_operations_total",
-            &[("operation", "Named"), ("type", "query")]
-        )
-        .is_some()
+            &[("operation", "MetricsCountThisOnce"), ("type", "query")]
+        ),
+        Some(1.0)
     );
     assert!(text.contains("graphql_dataloader_batch_size"), "{text}");
     // Ids never become labels.
@@ -181,6 +187,66 @@ async fn deep_queries_are_refused() {
             .unwrap_or_default()
             .contains("nested too deep"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn queries_over_the_complexity_limit_are_refused() {
+    let mut config = test_config();
+    config.graphql.max_complexity = 5;
+    let app = TestApp::with_config(config).await;
+    // Six fields: a complexity of 6.
+    let over = "{ viewer { id name surname username bio age } }";
+    let response = app
+        .graphql(over, json!({}))
+        .header("accept", "application/graphql-response+json")
+        .send()
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    let body = response.json();
+    assert!(body.get("data").is_none(), "{body}");
+    assert_eq!(
+        body["errors"],
+        json!([{"message": "Query is too complex.", "extensions": {"code": "BAD_USER_INPUT"}}])
+    );
+    let within = "{ viewer { id name surname username } }";
+    let response = app.graphql(within, json!({})).send().await;
+    assert_eq!(response.json(), json!({"data": {"viewer": null}}));
+}
+
+#[tokio::test]
+async fn introspection_can_be_turned_off() {
+    let introspection = "{ __schema { queryType { name } } }";
+    let on = TestApp::new().await;
+    assert_eq!(
+        on.graphql(introspection, json!({})).send().await.json(),
+        json!({"data": {"__schema": {"queryType": {"name": "Query"}}}})
+    );
+    let mut config = test_config();
+    config.graphql.introspection = false;
+    let off = TestApp::with_config(config).await;
+    // async-graphql answers the introspection fields with null (no schema is revealed).
+    assert_eq!(
+        off.graphql(introspection, json!({})).send().await.json(),
+        json!({"data": {"__schema": null}})
+    );
+    assert_eq!(
+        off.graphql(
+            "{ __type(name: \"User\") { name fields { name } } }",
+            json!({})
+        )
+        .send()
+        .await
+        .json(),
+        json!({"data": {"__type": null}})
+    );
+    // What is not introspection still works, `__typename` included.
+    assert_eq!(
+        off.graphql("{ __typename viewer { id } }", json!({}))
+            .send()
+            .await
+            .json(),
+        json!({"data": {"__typename": "Query", "viewer": null}})
     );
 }
 
@@ -254,77 +320,6 @@ async fn a_request_over_its_time_is_a_503_envelope() {
     );
 }
 
-/// A running `profile-api serve` on a test database.
-struct Server {
-    child: tokio::process::Child,
-    port: u16,
-    _database: TestDatabase,
-}
-
-async fn spawn_server(extra_env: &[(&str, &str)]) -> Server {
-    let database = TestDatabase::new().await;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("address").port()
-    };
-    let url = secrecy::ExposeSecret::expose_secret(&database.url()).to_owned();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_profile-api"));
-    command
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("JWT_SECRET", "a-test-secret-a-test-secret-a-test-secret")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in extra_env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("spawn profile-api");
-    // A loaded CI machine may take a while to start a debug binary: wait up to 30 s, and say
-    // why when the server exits instead of listening.
-    let mut listening = false;
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            listening = true;
-            break;
-        }
-        if child.try_wait().ok().flatten().is_some() {
-            let output = child.wait_with_output().await.expect("output");
-            panic!(
-                "profile-api serve exited before listening:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        listening,
-        "profile-api serve did not listen on port {port} within 30 s"
-    );
-    Server {
-        child,
-        port,
-        _database: database,
-    }
-}
-
-async fn http_get(port: u16, path: &str, headers: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{headers}\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    response
-}
-
 #[tokio::test]
 async fn json_logs_have_a_line_per_request_with_its_id() {
     let mut server = spawn_server(&[("LOG_FORMAT", "json")]).await;
@@ -360,21 +355,17 @@ async fn json_logs_have_a_line_per_request_with_its_id() {
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish() {
-    let server = spawn_server(&[]).await;
+    // A pool as large as the number of requests, so that each one waits for the lock in the
+    // database, where the test can see it, rather than for a connection.
+    let mut server = spawn_server(&[("DB_POOL_SIZE", "8")]).await;
+    let mut log = BufReader::new(server.child.stderr.take().expect("stderr")).lines();
     // Hold the users table so that requests stay in flight until we let go.
-    let url = server._database.url();
-    let mut blocker =
-        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
-            secrecy::ExposeSecret::expose_secret(&url),
-        )
+    let url = server.database.url();
+    let mut blocker = connect(&url).await;
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
         .await
-        .expect("connect");
-    diesel_async::SimpleAsyncConnection::batch_execute(
-        &mut blocker,
-        "BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE",
-    )
-    .await
-    .expect("lock");
+        .expect("lock");
     let port = server.port;
     let requests: Vec<_> = (0..8)
         .map(|_| {
@@ -383,21 +374,36 @@ async fn sigterm_lets_in_flight_requests_finish() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut watcher = connect(&url).await;
+    eventually("the eight requests to wait for the lock", async || {
+        let waiting = scalar(
+            &mut watcher,
+            "SELECT count(*) AS value FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'profile-api' \
+               AND wait_event_type = 'Lock'",
+        )
+        .await;
+        waiting == 8
+    })
+    .await;
     let pid =
         nix::unistd::Pid::from_raw(i32::try_from(server.child.id().expect("pid")).expect("pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    diesel_async::SimpleAsyncConnection::batch_execute(&mut blocker, "ROLLBACK")
-        .await
-        .expect("unlock");
+    // The server has taken the signal and is draining, with every request still in flight.
+    while let Some(line) = log.next_line().await.expect("read the log") {
+        if line.contains("shutting down: finishing in-flight requests") {
+            break;
+        }
+    }
+    assert!(requests.iter().all(|r| !r.is_finished()));
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    blocker.batch_execute("ROLLBACK").await.expect("unlock");
     for request in requests {
         let response = request.await.expect("request task");
         // Every in-flight request got its answer: the user does not exist, a 404 envelope.
         assert!(response.starts_with("HTTP/1.1 404"), "{response}");
     }
-    let mut child = server.child;
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+    let status = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
         .await
         .expect("exits")
         .expect("status");
