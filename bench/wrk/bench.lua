@@ -3,6 +3,7 @@
 --   BENCH_METHOD    GET (default) or POST
 --   BENCH_PATH      the request path; __ID__ in it is replaced by an id (default: the URL's path)
 --   BENCH_BODY      the request body (sent as application/json); __ID__ is replaced too
+--   BENCH_TOKEN     a bearer token sent with every request (a signed-in viewer)
 --   BENCH_IDS_FILE  a file of ids, one a line: each request takes one at random for __ID__.
 --                   Without it every request is the same and is built once, which keeps wrk's
 --                   own cost per request as low as it goes.
@@ -16,6 +17,7 @@ local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH")
 local body = os.getenv("BENCH_BODY")
 local ids_file = os.getenv("BENCH_IDS_FILE")
+local token = os.getenv("BENCH_TOKEN")
 
 wrk.method = method
 if body then
@@ -24,6 +26,9 @@ if body then
 end
 if path then
   wrk.path = path
+end
+if token and token ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. token
 end
 
 local threads = 0
