@@ -169,6 +169,7 @@ api_env() {
         "JWT_SECRET=$(jwt_secret)" \
         "RATE_LIMIT_PER_SECOND=${RATE_LIMIT_PER_SECOND:-0}" \
         "RATE_LIMIT_BURST=${RATE_LIMIT_BURST:-50}" \
+        "CACHE=${CACHE:-on}" \
         "LOG_FORMAT=json" \
         "RUST_LOG=${CLUSTER_RUST_LOG:-warn}"
 }

@@ -173,12 +173,12 @@ pub struct DatabaseConfig {
     /// Streaming replicas of `DATABASE_URL`, comma-separated: reads go there (within the lag
     /// bound, and past a user's own writes), writes to the primary. Unset: everything on the
     /// primary.
-    #[arg(long, env = "DATABASE_REPLICA_URLS", global = true, hide_env_values = true,
+    #[arg(long = "database-replica-urls", env = "DATABASE_REPLICA_URLS", global = true, hide_env_values = true,
           value_parser = parse_urls)]
     pub replica_urls: Option<ReplicaUrls>,
     /// A replica further behind the primary than this (or unreachable) is skipped until it
     /// catches up.
-    #[arg(long, env = "REPLICA_MAX_LAG_MS", default_value = "1000", value_parser = parse_millis, global = true)]
+    #[arg(long = "replica-max-lag-ms", env = "REPLICA_MAX_LAG_MS", default_value = "1000", value_parser = parse_millis, global = true)]
     pub replica_max_lag: Duration,
 }
 

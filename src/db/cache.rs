@@ -15,11 +15,15 @@
 //! - **Read-your-writes**: a write sends a marker inside its transaction and, once committed,
 //!   waits until the marker comes back through the stream, which means its own changes were
 //!   applied here first ([`ProfileCache::await_marker`]).
-//! - **Replicas**: every marker carries the primary's WAL position when it was sent, so the
-//!   cache knows how far it has applied the primary's history ([`ProfileCache::applied`]), and
-//!   for each key the position a refill must have replayed since its last invalidation
-//!   ([`ProfileCache::fill_floor`]): a refill never comes from a replica that has not replayed
-//!   the change that emptied the entry.
+//! - **Replicas**: every marker carries the primary's WAL insert position when its statement
+//!   ran. Every transaction whose commit record precedes that position queued its notifications
+//!   before the marker did, so they arrive before it: the cache knows how far it has applied the
+//!   primary's history ([`ProfileCache::applied`]). The other way round, a change already
+//!   received when a heartbeat is sent committed before that heartbeat's position, which so
+//!   bounds the position a refill of the entry must come from ([`ProfileCache::fill_floor`]): a
+//!   refill never comes from a replica that has not replayed the change that emptied the entry.
+//!   (A marker's position does not bound the changes that arrive just before it: they may have
+//!   committed after its statement ran.)
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
@@ -130,10 +134,14 @@ impl CacheMetrics {
     }
 }
 
-/// The heartbeat in flight: its sequence number and when it was sent.
+/// The heartbeat in flight: its sequence number, when it was sent, the invalidation sequence
+/// number then, and the stripes invalidated before it was sent (whose changes, already received,
+/// committed before its position).
 #[derive(Debug, Default)]
 struct Heartbeat {
     sent: Option<(u64, Instant)>,
+    invalidations_before: u64,
+    stripes: Vec<usize>,
 }
 
 /// The in-process profile cache of one instance.
@@ -147,13 +155,15 @@ pub struct ProfileCache {
     /// The sequence number of the last flush.
     flushed_at: AtomicU64,
     /// Per stripe, a WAL position its last invalidation's commit precedes ([`UNKNOWN`] until
-    /// the next marker tells).
+    /// the next heartbeat tells).
     positions: Box<[AtomicU64]>,
     /// The same for the last flush.
     flush_position: AtomicU64,
     /// The same for the last invalidation of any key.
     latest_position: AtomicU64,
-    /// Stripes invalidated since the last marker, whose position the next marker gives.
+    /// The sequence number of the last invalidation of any key.
+    latest_invalidation: AtomicU64,
+    /// Stripes invalidated since the last heartbeat was sent, whose position the next one gives.
     pending: Mutex<Vec<usize>>,
     /// The highest position of a marker that came back: every change committed before it has
     /// been applied.
@@ -197,6 +207,7 @@ impl ProfileCache {
             positions: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
             flush_position: AtomicU64::new(UNKNOWN),
             latest_position: AtomicU64::new(UNKNOWN),
+            latest_invalidation: AtomicU64::new(0),
             pending: Mutex::new(Vec::new()),
             applied: AtomicU64::new(0),
             connected: AtomicBool::new(false),
@@ -380,6 +391,7 @@ impl ProfileCache {
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         let mut pending = lock(&self.pending);
         self.latest_position.store(UNKNOWN, Ordering::SeqCst);
+        self.latest_invalidation.store(sequence, Ordering::SeqCst);
         for key in keys {
             let stripe = self.stripe_index(&key);
             self.stripes[stripe].fetch_max(sequence, Ordering::SeqCst);
@@ -390,22 +402,36 @@ impl ProfileCache {
         }
     }
 
-    /// A marker came back: every invalidation applied so far was of a change committed before
-    /// `position`.
-    fn applied_up_to(&self, position: Lsn) {
-        let mut pending = lock(&self.pending);
-        for stripe in pending.drain(..) {
-            let _ = self.positions[stripe].compare_exchange(
+    /// This instance's heartbeat came back with `position`: what was invalidated before it was
+    /// sent (and not again since) was of changes committed before that position.
+    fn positions_known(&self, heartbeat: &mut Heartbeat, position: Lsn) {
+        let before = heartbeat.invalidations_before;
+        for stripe in heartbeat.stripes.drain(..) {
+            if self.stripes[stripe].load(Ordering::SeqCst) <= before {
+                let _ = self.positions[stripe].compare_exchange(
+                    UNKNOWN,
+                    position.0,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
+            }
+        }
+        if self.latest_invalidation.load(Ordering::SeqCst) <= before {
+            let _ = self.latest_position.compare_exchange(
                 UNKNOWN,
                 position.0,
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             );
         }
-        for known in [&self.latest_position, &self.flush_position] {
-            let _ = known.compare_exchange(UNKNOWN, position.0, Ordering::SeqCst, Ordering::SeqCst);
+        if self.flushed_at.load(Ordering::SeqCst) <= before {
+            let _ = self.flush_position.compare_exchange(
+                UNKNOWN,
+                position.0,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
         }
-        self.applied.fetch_max(position.0, Ordering::SeqCst);
     }
 
     /// Drops everything.
@@ -467,7 +493,7 @@ impl ProfileCache {
             }
             Change::Everything => self.flush(),
             Change::Marker { token, position } => {
-                self.applied_up_to(*position);
+                self.applied.fetch_max(position.0, Ordering::SeqCst);
                 if let Some(waiter) = lock(&self.waiters).remove(token) {
                     let _ = waiter.send(());
                 }
@@ -475,6 +501,7 @@ impl ProfileCache {
                 if let Some((sequence, sent)) = heartbeat.sent
                     && **token == format!("{}:h{sequence}", self.instance)
                 {
+                    self.positions_known(&mut heartbeat, *position);
                     let at = sent.saturating_duration_since(self.started).as_micros();
                     // 0 means "never": a heartbeat sent in the first microsecond counts as 1.
                     let at = u64::try_from(at).unwrap_or(u64::MAX).max(1);
@@ -514,7 +541,11 @@ impl ChangeSink for ProfileCache {
 
     fn heartbeat_marker(&self) -> String {
         let sequence = self.next_marker.fetch_add(1, Ordering::Relaxed);
-        lock(&self.heartbeat).sent = Some((sequence, Instant::now()));
+        let mut heartbeat = lock(&self.heartbeat);
+        heartbeat.sent = Some((sequence, Instant::now()));
+        // Everything received so far committed before this heartbeat's position.
+        heartbeat.invalidations_before = self.sequence.load(Ordering::SeqCst);
+        heartbeat.stripes.append(&mut lock(&self.pending));
         format!("{}:h{sequence}", self.instance)
     }
 }
@@ -718,6 +749,12 @@ mod tests {
         assert!(bytes <= 64 * 1024, "{bytes} bytes");
     }
 
+    /// Sends a heartbeat and has it come back with `position`.
+    fn heartbeat(cache: &ProfileCache, position: u64) {
+        let token = cache.heartbeat_marker();
+        cache.handle(&marker(token, position));
+    }
+
     #[test]
     fn refills_read_where_the_last_invalidation_has_been_replayed() {
         let cache = live_cache();
@@ -728,7 +765,7 @@ mod tests {
             Some(Lsn(100)),
             "the connect flush"
         );
-        // An invalidation: until a marker says where it was committed, only the primary.
+        // An invalidation: until a heartbeat sent after it comes back, only the primary.
         cache.handle(&change(Change::Users(vec![id(1)])));
         assert_eq!(cache.fill_floor(&[id(1)], None), None);
         assert_eq!(cache.fill_floor_for_any(), None);
@@ -737,21 +774,29 @@ mod tests {
             Some(Lsn(100)),
             "another stripe"
         );
-        cache.handle(&marker("elsewhere:w1".to_owned(), 300));
+        // A marker that arrives now (another writer's) says how far the stream is applied, but
+        // not when the change just received committed: it may have committed after the marker's
+        // statement ran.
+        cache.handle(&marker("elsewhere:w1".to_owned(), 200));
+        assert_eq!(cache.applied(), Lsn(200));
+        assert_eq!(cache.fill_floor(&[id(1)], None), None);
+        heartbeat(&cache, 300);
         assert_eq!(cache.fill_floor(&[id(1)], None), Some(Lsn(300)));
         assert_eq!(cache.fill_floor(&[id(2)], None), Some(Lsn(100)));
         assert_eq!(cache.fill_floor_for_any(), Some(Lsn(300)));
-        assert_eq!(cache.applied(), Lsn(300));
-        // A relation counts for the viewer who reads it.
+        // An invalidation after a heartbeat was sent waits for the next one.
+        let token = cache.heartbeat_marker();
         cache.handle(&change(Change::Follows(vec![(viewer.clone(), id(2))])));
-        cache.handle(&marker("elsewhere:w2".to_owned(), 400));
+        cache.handle(&marker(token, 400));
         assert_eq!(cache.fill_floor(&[id(2)], None), Some(Lsn(100)));
-        assert_eq!(cache.fill_floor(&[id(2)], Some(&viewer)), Some(Lsn(400)));
-        // A flush: everything waits for the next marker.
+        assert_eq!(cache.fill_floor(&[id(2)], Some(&viewer)), None);
+        heartbeat(&cache, 500);
+        assert_eq!(cache.fill_floor(&[id(2)], Some(&viewer)), Some(Lsn(500)));
+        // A flush: everything waits for the next heartbeat.
         cache.handle(&change(Change::Everything));
         assert_eq!(cache.fill_floor(&[id(3)], None), None);
-        cache.handle(&marker("elsewhere:w3".to_owned(), 500));
-        assert_eq!(cache.fill_floor(&[id(3)], None), Some(Lsn(500)));
+        heartbeat(&cache, 600);
+        assert_eq!(cache.fill_floor(&[id(3)], None), Some(Lsn(600)));
     }
 
     #[tokio::test]

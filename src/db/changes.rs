@@ -50,9 +50,8 @@ pub enum Change {
     Blocks(Vec<(ObjectId, ObjectId)>),
     /// Too much changed to name (a bulk statement, a TRUNCATE): anything may have.
     Everything,
-    /// A marker: every change committed before the marker's transaction has been delivered —
-    /// in particular every change whose commit record precedes `position`, the primary's WAL
-    /// flush position when the marker was sent.
+    /// A marker: every change whose commit record precedes `position` (the primary's WAL insert
+    /// position when the marker's statement ran) has been delivered before it.
     Marker {
         /// Who sent it, and why (a writer's token, a heartbeat's).
         token: String,
@@ -160,10 +159,10 @@ impl ChangeListener {
 }
 
 /// Sends a marker on the stream (inside the caller's transaction, if it is in one), stamped with
-/// the primary's WAL flush position.
+/// the primary's WAL insert position as its statement runs.
 pub async fn send_marker(conn: &mut AsyncPgConnection, token: &str) -> diesel::QueryResult<()> {
     diesel::sql_query(
-        "SELECT pg_notify($1, 'marker:' || pg_current_wal_flush_lsn()::text || ':' || $2)::text",
+        "SELECT pg_notify($1, 'marker:' || pg_current_wal_insert_lsn()::text || ':' || $2)::text",
     )
     .bind::<Text, _>(CHANNEL)
     .bind::<Text, _>(token)

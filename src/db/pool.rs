@@ -312,7 +312,7 @@ impl Db {
     /// by the primary or this instance's own cache, which waits for the write itself).
     pub async fn write_position(&self, conn: &mut AsyncPgConnection) -> Option<Lsn> {
         self.positions.as_ref()?;
-        super::replicas::flush_position(conn).await
+        super::replicas::insert_position(conn).await
     }
 
     /// Remembers that `writer` wrote, committed before `position` (see [`Db::write_position`]).

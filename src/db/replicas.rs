@@ -102,9 +102,15 @@ async fn position(conn: &mut diesel_async::AsyncPgConnection, sql: &'static str)
     row.lsn.as_deref().and_then(Lsn::parse)
 }
 
-/// The primary's WAL flush position now (after a commit: past it).
+/// The primary's WAL flush position now: what a replica can have received.
 pub async fn flush_position(conn: &mut diesel_async::AsyncPgConnection) -> Option<Lsn> {
     position(conn, "SELECT pg_current_wal_flush_lsn()::text AS lsn").await
+}
+
+/// The primary's WAL insert position now: past every record written so far (after a commit,
+/// past its commit record).
+pub async fn insert_position(conn: &mut diesel_async::AsyncPgConnection) -> Option<Lsn> {
+    position(conn, "SELECT pg_current_wal_insert_lsn()::text AS lsn").await
 }
 
 impl Replicas {
