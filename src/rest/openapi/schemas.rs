@@ -153,7 +153,7 @@ pub struct ErrorEnvelope {
 // The profile, as the server serializes it
 
 /// What the document says of one property of a derived schema beyond its Rust type.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(super) struct PropertyDoc {
     description: String,
     example: Option<Value>,
