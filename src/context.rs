@@ -27,6 +27,11 @@ pub const APP_VERSION: &str = "x-app-version";
 /// The header that carries the device id.
 pub const DEVICE_ID: &str = "x-device-id";
 
+/// Longest `X-App-Version`.
+pub const APP_VERSION_MAX: usize = 32;
+/// Longest `X-Device-Id`.
+pub const DEVICE_ID_MAX: usize = 128;
+
 /// The request's context, as a handler's argument: built once per request by the router's
 /// middleware (`app::router`) and read by both adapters.
 #[derive(Debug, Clone)]
@@ -158,14 +163,14 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn is_valid_app_version(value: &str) -> bool {
-    (1..=32).contains(&value.len())
+    (1..=APP_VERSION_MAX).contains(&value.len())
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-'))
 }
 
 fn is_valid_device_id(value: &str) -> bool {
-    (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
+    (1..=DEVICE_ID_MAX).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn is_valid_request_id(value: &str) -> bool {

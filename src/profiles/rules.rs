@@ -6,6 +6,8 @@
 //! leading `@` or a profile link reduced to the handle) and either returns the value to store or
 //! a [`FieldError`] naming the field. Lengths are counted in Unicode code points after NFC.
 
+use std::ops::RangeInclusive;
+
 use chrono::NaiveDate;
 use unicode_normalization::UnicodeNormalization;
 
@@ -55,6 +57,36 @@ macro_rules! profile_limit {
     (IDS_PER_READ_MAX) => {
         100
     };
+    (INSTAGRAM_HANDLE_MIN) => {
+        1
+    };
+    (INSTAGRAM_HANDLE_MAX) => {
+        30
+    };
+    (SNAPCHAT_HANDLE_MIN) => {
+        3
+    };
+    (SNAPCHAT_HANDLE_MAX) => {
+        15
+    };
+    (X_HANDLE_MIN) => {
+        1
+    };
+    (X_HANDLE_MAX) => {
+        15
+    };
+    (TIKTOK_HANDLE_MIN) => {
+        2
+    };
+    (TIKTOK_HANDLE_MAX) => {
+        24
+    };
+    (FACEBOOK_HANDLE_MIN) => {
+        5
+    };
+    (FACEBOOK_HANDLE_MAX) => {
+        50
+    };
 }
 
 /// Longest name or surname.
@@ -81,6 +113,26 @@ pub const AGE_MAX: i32 = profile_limit!(AGE_MAX);
 pub const PAGE_MAX: usize = profile_limit!(PAGE_MAX);
 /// Most users one read may name (GraphQL `users(ids:)`).
 pub const IDS_PER_READ_MAX: usize = profile_limit!(IDS_PER_READ_MAX);
+/// Shortest Instagram handle.
+pub const INSTAGRAM_HANDLE_MIN: usize = profile_limit!(INSTAGRAM_HANDLE_MIN);
+/// Longest Instagram handle.
+pub const INSTAGRAM_HANDLE_MAX: usize = profile_limit!(INSTAGRAM_HANDLE_MAX);
+/// Shortest Snapchat handle.
+pub const SNAPCHAT_HANDLE_MIN: usize = profile_limit!(SNAPCHAT_HANDLE_MIN);
+/// Longest Snapchat handle.
+pub const SNAPCHAT_HANDLE_MAX: usize = profile_limit!(SNAPCHAT_HANDLE_MAX);
+/// Shortest X handle.
+pub const X_HANDLE_MIN: usize = profile_limit!(X_HANDLE_MIN);
+/// Longest X handle.
+pub const X_HANDLE_MAX: usize = profile_limit!(X_HANDLE_MAX);
+/// Shortest TikTok handle.
+pub const TIKTOK_HANDLE_MIN: usize = profile_limit!(TIKTOK_HANDLE_MIN);
+/// Longest TikTok handle.
+pub const TIKTOK_HANDLE_MAX: usize = profile_limit!(TIKTOK_HANDLE_MAX);
+/// Shortest Facebook handle.
+pub const FACEBOOK_HANDLE_MIN: usize = profile_limit!(FACEBOOK_HANDLE_MIN);
+/// Longest Facebook handle.
+pub const FACEBOOK_HANDLE_MAX: usize = profile_limit!(FACEBOOK_HANDLE_MAX);
 
 /// Trims and NFC-normalises a string.
 pub fn normalize(text: &str) -> String {
@@ -263,33 +315,43 @@ impl Network {
         }
     }
 
+    /// How many characters a handle of this network has.
+    pub fn handle_length(self) -> RangeInclusive<usize> {
+        match self {
+            Network::Instagram => INSTAGRAM_HANDLE_MIN..=INSTAGRAM_HANDLE_MAX,
+            Network::Snapchat => SNAPCHAT_HANDLE_MIN..=SNAPCHAT_HANDLE_MAX,
+            Network::X => X_HANDLE_MIN..=X_HANDLE_MAX,
+            Network::Tiktok => TIKTOK_HANDLE_MIN..=TIKTOK_HANDLE_MAX,
+            Network::Facebook => FACEBOOK_HANDLE_MIN..=FACEBOOK_HANDLE_MAX,
+        }
+    }
+
     /// Whether `handle` (without `@`) follows the network's username rules.
     fn accepts(self, handle: &str) -> bool {
-        let len = handle.len();
+        // Counted in bytes: a handle is ASCII, and anything else fails the byte rules below.
+        if !self.handle_length().contains(&handle.len()) {
+            return false;
+        }
         let all = |ok: fn(u8) -> bool| handle.bytes().all(ok);
         match self {
             Network::Instagram => {
-                (1..=30).contains(&len)
-                    && all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+                all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
                     && !handle.starts_with('.')
                     && !handle.ends_with('.')
             }
             Network::Snapchat => {
-                (3..=15).contains(&len)
-                    && handle.as_bytes()[0].is_ascii_alphabetic()
+                handle
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphabetic())
                     && all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             }
-            Network::X => {
-                (1..=15).contains(&len) && all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            }
+            Network::X => all(|b| b.is_ascii_alphanumeric() || b == b'_'),
             Network::Tiktok => {
-                (2..=24).contains(&len)
-                    && all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+                all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
                     && !handle.ends_with('.')
             }
-            Network::Facebook => {
-                (5..=50).contains(&len) && all(|b| b.is_ascii_alphanumeric() || b == b'.')
-            }
+            Network::Facebook => all(|b| b.is_ascii_alphanumeric() || b == b'.'),
         }
     }
 

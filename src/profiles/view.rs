@@ -3,6 +3,8 @@
 //!
 //! Both adapters derive what they show from this one view: REST serializes it, GraphQL reads
 //! the same values and the same [`ProfileView::etag`], so `If-Match` tags are interchangeable.
+//! The OpenAPI document derives its schema from it too (bounds, examples and prose are added by
+//! `rest::openapi`), so the documented keys are the serialized ones.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -10,7 +12,8 @@ use serde::Serialize;
 use super::VisibleProfile;
 
 /// The public profile, serialized exactly as legacy clients expect.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = LegacyProfile)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView<'a> {
     /// The user's id.
@@ -53,7 +56,8 @@ pub struct ProfileView<'a> {
 }
 
 /// The profile photo, as the legacy clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = LegacyPhoto)]
 pub struct PhotoView<'a> {
     /// The media id.
     #[serde(rename = "_id")]

@@ -28,8 +28,7 @@ use crate::state::AppState;
         followers and admins. When several errors apply, the first of 400, 401, 404, 403 (blocked), \
         403 (private) answers.",
     params(
-        ("id" = String, Path, description = "The user's id: 24 hexadecimal characters, any case.",
-            pattern = "^[0-9a-fA-F]{24}$", example = "507f1f77bcf86cd799439011"),
+        openapi::IdPath,
         openapi::RequestHeaders,
         openapi::IfNoneMatch,
     ),
@@ -73,8 +72,7 @@ pub async fn by_id(
     description = "The public profile of a user, by username (matched case-insensitively; one \
         leading `@` is allowed). Visibility and the order of errors are those of the lookup by id.",
     params(
-        ("username" = String, Path, description = "The username, any case, with at most one \
-            leading `@`.", pattern = "^@?[A-Za-z0-9_.]{3,30}$", example = "@JohnDoe123"),
+        openapi::UsernamePath,
         openapi::RequestHeaders,
         openapi::IfNoneMatch,
     ),

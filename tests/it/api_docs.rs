@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use insta::assert_json_snapshot;
+use profile_api::profiles::rules;
 use profile_api::rest::openapi::openapi;
 use serde_json::{Value, json};
 
@@ -32,6 +33,55 @@ fn openapi_document() {
             profile_api::context::RequestTimeZone::parse(zone).is_some(),
             "the document lists {zone}, which the server refuses"
         );
+    }
+}
+
+/// The document's bounds are the server's: a limit changed in `profiles::rules` changes them.
+#[test]
+fn the_documents_bounds_are_the_rules() {
+    let document = serde_json::to_value(openapi()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    let profile = &schemas["LegacyProfile"]["properties"];
+    assert_eq!(profile["bio"]["maxLength"], json!(rules::BIO_MAX));
+    assert_eq!(profile["name"]["maxLength"], json!(rules::NAME_MAX));
+    assert_eq!(
+        profile["expertise"]["maxLength"],
+        json!(rules::EXPERTISE_MAX)
+    );
+    assert_eq!(
+        profile["interests"]["maxItems"],
+        json!(rules::INTERESTS_MAX)
+    );
+    assert_eq!(
+        profile["minutePriceInLiveStream"]["maximum"],
+        json!(rules::PRICE_MAX)
+    );
+    let username = format!("{{{},{}}}", rules::USERNAME_MIN, rules::USERNAME_MAX);
+    let username_pattern = profile["username"]["pattern"].as_str().unwrap();
+    assert!(username_pattern.contains(&username), "{username_pattern}");
+
+    // The patch states lengths in its descriptions only (the server counts them after trimming
+    // and NFC normalisation), but the numbers are the same.
+    let patch = &schemas["ProfilePatch"]["properties"];
+    assert_eq!(patch["interests"]["maxItems"], json!(rules::INTERESTS_MAX));
+    assert_eq!(
+        patch["minutePriceInLiveStream"]["maximum"],
+        json!(rules::PRICE_MAX)
+    );
+    for (field, number) in [
+        ("name", rules::NAME_MAX),
+        ("bio", rules::BIO_MAX),
+        ("expertise", rules::EXPERTISE_MAX),
+        ("interests", rules::INTEREST_MAX),
+        ("instagram", rules::INSTAGRAM_HANDLE_MAX),
+        ("facebook", rules::FACEBOOK_HANDLE_MAX),
+    ] {
+        let description = patch[field]["description"].as_str().unwrap();
+        assert!(
+            description.contains(&format!(" {number} ")),
+            "{field}: {description}"
+        );
+        assert!(patch[field].get("maxLength").is_none(), "{field}");
     }
 }
 
