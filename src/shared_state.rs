@@ -78,6 +78,25 @@ impl SharedState {
         })
     }
 
+    /// Connects now rather than on the first call, so that the first request does not pay for
+    /// the connection (and, on a loaded machine, miss the wait): a `PING`, in the background.
+    pub fn connect_early(self: &std::sync::Arc<Self>) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Some(mut connection) = this.connection() {
+                let ping = redis::cmd("PING");
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    ping.query_async::<String>(&mut connection),
+                )
+                .await;
+            }
+        });
+    }
+
     /// The full name of a key: the deployment's prefix, then `name`.
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.key_prefix)

@@ -78,7 +78,7 @@ impl Floor {
 /// Write positions, here and in Redis.
 pub struct WritePositions {
     local: Cache<ObjectId, Lsn>,
-    shared: Option<SharedState>,
+    shared: Option<std::sync::Arc<SharedState>>,
     script: Script,
 }
 
@@ -102,7 +102,9 @@ impl WritePositions {
                 redis,
                 "write_positions",
                 "a user's reads go to the primary until it does",
-            ),
+            )
+            .map(std::sync::Arc::new)
+            .inspect(SharedState::connect_early),
             script: Script::new(RECORD),
         }
     }

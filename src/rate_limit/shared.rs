@@ -43,7 +43,7 @@ static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(GCRA));
 /// Rate limiting shared by all instances through Redis.
 #[derive(Debug)]
 pub struct SharedLimiter {
-    redis: SharedState,
+    redis: std::sync::Arc<SharedState>,
     interval_micros: u64,
     burst: u32,
 }
@@ -51,15 +51,19 @@ pub struct SharedLimiter {
 impl SharedLimiter {
     /// A limiter on the Redis `config` names; `None` without one.
     pub fn new(config: &RedisConfig, per_second: NonZeroU32, burst: NonZeroU32) -> Option<Self> {
-        Some(Self {
-            redis: SharedState::new(
+        let limiter = Some(Self {
+            redis: std::sync::Arc::new(SharedState::new(
                 config,
                 "rate_limit",
                 "rate limits are per instance until it does",
-            )?,
+            )?),
             interval_micros: (1_000_000 / u64::from(per_second.get())).max(1),
             burst: burst.get(),
-        })
+        });
+        if let Some(limiter) = &limiter {
+            limiter.redis.connect_early();
+        }
+        limiter
     }
 
     /// The decision for the client `key`, or `None` when Redis did not give one in time.
