@@ -406,32 +406,19 @@ impl ProfileCache {
     /// sent (and not again since) was of changes committed before that position.
     fn positions_known(&self, heartbeat: &mut Heartbeat, position: Lsn) {
         let before = heartbeat.invalidations_before;
-        for stripe in heartbeat.stripes.drain(..) {
-            if self.stripes[stripe].load(Ordering::SeqCst) <= before {
-                let _ = self.positions[stripe].compare_exchange(
-                    UNKNOWN,
-                    position.0,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
+        // A position is set only where it is still unknown and was not invalidated again
+        // after the heartbeat was sent.
+        let learn = |known: &AtomicU64, invalidated_at: &AtomicU64| {
+            if invalidated_at.load(Ordering::SeqCst) <= before {
+                let _ =
+                    known.compare_exchange(UNKNOWN, position.0, Ordering::SeqCst, Ordering::SeqCst);
             }
+        };
+        for stripe in heartbeat.stripes.drain(..) {
+            learn(&self.positions[stripe], &self.stripes[stripe]);
         }
-        if self.latest_invalidation.load(Ordering::SeqCst) <= before {
-            let _ = self.latest_position.compare_exchange(
-                UNKNOWN,
-                position.0,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            );
-        }
-        if self.flushed_at.load(Ordering::SeqCst) <= before {
-            let _ = self.flush_position.compare_exchange(
-                UNKNOWN,
-                position.0,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            );
-        }
+        learn(&self.latest_position, &self.latest_invalidation);
+        learn(&self.flush_position, &self.flushed_at);
     }
 
     /// Drops everything.
@@ -558,11 +545,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
     use crate::db::changes::Announced;
-    use crate::profiles::{AvailabilityStatus, FollowStatus};
+    use crate::profiles::FollowStatus;
 
     fn id(n: u8) -> ObjectId {
         ObjectId::parse(&format!("{n:024x}")).expect("id")
@@ -570,28 +555,7 @@ mod tests {
 
     fn found(n: u8, username: &str, followers: i32) -> FoundProfile {
         FoundProfile {
-            user: Arc::new(User {
-                id: id(n),
-                name: "A".into(),
-                surname: "B".into(),
-                username: username.into(),
-                availability_status: AvailabilityStatus::Offline,
-                profile_photo: None,
-                interests: vec![],
-                expertise: None,
-                birth_date: None,
-                minute_price_in_live_stream: 0,
-                bio: None,
-                instagram: None,
-                snapchat: None,
-                x: None,
-                tiktok: None,
-                facebook: None,
-                is_private: false,
-                deactivated_at: None,
-                created_at: Utc::now(),
-                updated_at: Utc::now(),
-            }),
+            user: Arc::new(User::example(n, username)),
             counts: FollowCounts {
                 followers,
                 following: 0,

@@ -118,6 +118,35 @@ pub struct User {
 }
 
 impl User {
+    /// A plain public user with id `n` (as 24 hexadecimal digits) and `username`, for unit
+    /// tests.
+    #[cfg(test)]
+    pub fn example(n: u8, username: &str) -> Self {
+        let now = Utc::now();
+        Self {
+            id: ObjectId::parse(&format!("{n:024x}")).unwrap_or_else(ObjectId::generate),
+            name: "A".into(),
+            surname: "B".into(),
+            username: username.into(),
+            availability_status: AvailabilityStatus::Offline,
+            profile_photo: None,
+            interests: vec![],
+            expertise: None,
+            birth_date: None,
+            minute_price_in_live_stream: 0,
+            bio: None,
+            instagram: None,
+            snapchat: None,
+            x: None,
+            tiktok: None,
+            facebook: None,
+            is_private: false,
+            deactivated_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Age in whole years on `today` (the request's today), `None` without a birth date.
     pub fn age_on(&self, today: NaiveDate) -> Option<i32> {
         self.birth_date.map(|birth| age_on(birth, today))

@@ -107,7 +107,6 @@ mod tests {
 
     use super::*;
     use crate::profiles::ids::ObjectId;
-    use crate::profiles::model::AvailabilityStatus;
 
     fn id(n: u8) -> ObjectId {
         ObjectId::parse(&format!("{n:024x}")).expect("valid id")
@@ -115,26 +114,8 @@ mod tests {
 
     fn user(is_private: bool) -> User {
         User {
-            id: id(1),
-            name: "A".into(),
-            surname: "B".into(),
-            username: "ab_c".into(),
-            availability_status: AvailabilityStatus::Offline,
-            profile_photo: None,
-            interests: vec![],
-            expertise: None,
-            birth_date: None,
-            minute_price_in_live_stream: 0,
-            bio: None,
-            instagram: None,
-            snapchat: None,
-            x: None,
-            tiktok: None,
-            facebook: None,
             is_private,
-            deactivated_at: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
+            ..User::example(1, "ab_c")
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Fixtures, TestApp, test_config, uid, user};
+use crate::harness::{Fixtures, Lcg, TestApp, test_config, uid, user};
 
 /// The consistency bound of SPEC §8. Tests allow more before they call a read stale, because
 /// they share two cores with everything else; the benchmark measures the real figure.
@@ -233,19 +233,6 @@ async fn a_lost_listener_bypasses_the_cache_and_recovers_by_itself() {
     app.execute("UPDATE users SET bio = 'back again' WHERE id = '000000000000000000000001'")
         .await;
     until(&app, &uid(1), |(_, d)| d["bio"] == "back again").await;
-}
-
-/// A small deterministic generator, so a failure can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % below
-    }
 }
 
 /// Random edits, privacy toggles, follows, approvals and blocks on one instance; reads by random

@@ -4,7 +4,7 @@
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::harness::{Fixtures, TestApp, test_config, uid, user};
+use crate::harness::{Fixtures, Lcg, TestApp, test_config, uid, user};
 
 /// The statements of the database path: what a read costs when the cache does not hold it (the
 /// cache's own test is `cached_reads_take_no_statement`).
@@ -142,19 +142,6 @@ async fn cached_reads_take_no_statement() {
         costs[1].1, 0,
         "the second round is served from the cache: {costs:?}"
     );
-}
-
-/// A small deterministic generator, so a failure can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % below
-    }
 }
 
 #[tokio::test]
