@@ -8,6 +8,7 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::VisibleProfile;
 
@@ -100,15 +101,15 @@ impl<'a> ProfileView<'a> {
         }
     }
 
-    /// The view as JSON text.
-    pub fn to_json(&self) -> String {
+    /// The view as JSON, ready to embed in a response without being parsed again.
+    pub fn to_json(&self) -> Box<RawValue> {
         // A struct of strings, numbers and options always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::value::to_raw_value(self).unwrap_or_else(|_| RawValue::NULL.to_owned())
     }
 
     /// The strong entity tag of this view: a quoted, truncated SHA-256 of its JSON.
     pub fn etag(&self) -> String {
-        etag_of(self.to_json().as_bytes())
+        etag_of(self.to_json().get().as_bytes())
     }
 }
 

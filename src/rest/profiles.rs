@@ -10,7 +10,6 @@ use super::envelope::{self, ApiError};
 use super::openapi;
 use crate::context::Ctx;
 use crate::context::RequestContext;
-use crate::error::AppError;
 use crate::profiles::ProfileKeys;
 use crate::profiles::service;
 use crate::profiles::view::{ProfileView, etag_of, if_none_match_hits};
@@ -124,8 +123,12 @@ async fn read(
 
 /// A 200 envelope around `data` with its strong ETag, or a bodiless 304 when the client's
 /// `If-None-Match` already names that ETag. Only called once the viewer may see the data.
-pub fn cacheable(ctx: &RequestContext, request_headers: &HeaderMap, data: String) -> Response {
-    let etag = etag_of(data.as_bytes());
+pub fn cacheable(
+    ctx: &RequestContext,
+    request_headers: &HeaderMap,
+    data: Box<RawValue>,
+) -> Response {
+    let etag = etag_of(data.get().as_bytes());
     let not_modified = request_headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -134,10 +137,7 @@ pub fn cacheable(ctx: &RequestContext, request_headers: &HeaderMap, data: String
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        match RawValue::from_string(data) {
-            Ok(raw) => envelope::success(ctx, StatusCode::OK, &raw),
-            Err(e) => return ApiError(AppError::internal(e)).into_response(),
-        }
+        envelope::success(ctx, StatusCode::OK, &data)
     };
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag) {

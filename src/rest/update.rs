@@ -7,7 +7,6 @@ use axum::response::Response;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::envelope::{self, ApiError};
 use super::openapi;
@@ -15,7 +14,7 @@ use crate::context::Ctx;
 use crate::error::{AppError, FieldError};
 use crate::i18n::MessageId;
 use crate::profiles::service::{self, UpdateOptions};
-use crate::profiles::view::ProfileView;
+use crate::profiles::view::{ProfileView, etag_of};
 use crate::state::AppState;
 
 /// Largest body accepted.
@@ -77,9 +76,9 @@ pub async fn patch_profile(
     let viewer = service::resolve_viewer(state.db(), &ctx.credentials).await;
     let profile = service::update_profile(state.db(), viewer, &patch, options).await?;
     let view = ProfileView::new(&profile, today);
-    let raw = RawValue::from_string(view.to_json()).map_err(AppError::internal)?;
+    let raw = view.to_json();
     let mut response = envelope::success(&ctx, StatusCode::OK, &raw);
-    if let Ok(etag) = HeaderValue::from_str(&view.etag()) {
+    if let Ok(etag) = HeaderValue::from_str(&etag_of(raw.get().as_bytes())) {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response
