@@ -57,6 +57,7 @@ field-wrong-type-string = { $field } must be a string
 field-wrong-type-integer = { $field } must be a whole number
 field-wrong-type-boolean = { $field } must be true or false
 field-wrong-type-string-list = { $field } must be a list of strings
+field-nul-character = { $field } must not contain the NUL character (U+0000)
 field-required = { $field } cannot be null or empty
 field-read-only = { $field } is read-only
 field-unknown = { $field } is not a field of the profile

@@ -57,6 +57,7 @@ field-wrong-type-string = { $field } bir metin olmalıdır
 field-wrong-type-integer = { $field } bir tam sayı olmalıdır
 field-wrong-type-boolean = { $field } true ya da false olmalıdır
 field-wrong-type-string-list = { $field } metinlerden oluşan bir liste olmalıdır
+field-nul-character = { $field } NUL karakterini (U+0000) içeremez
 field-required = { $field } boş ya da null olamaz
 field-read-only = { $field } salt okunurdur
 field-unknown = { $field } profilin bir alanı değil

@@ -129,6 +129,7 @@ message_ids! {
     FieldWrongTypeInteger => "field-wrong-type-integer",
     FieldWrongTypeBoolean => "field-wrong-type-boolean",
     FieldWrongTypeStringList => "field-wrong-type-string-list",
+    FieldNulCharacter => "field-nul-character",
     FieldRequired => "field-required",
     FieldReadOnly => "field-read-only",
     FieldUnknown => "field-unknown",

@@ -92,10 +92,13 @@ fn one<T>(result: Result<T, FieldError>) -> Result<T, Vec<FieldError>> {
     result.map_err(|e| vec![e])
 }
 
-/// A string value; `null` gives `None`.
+/// A string value; `null` gives `None`. No string may hold U+0000: PostgreSQL's text cannot.
 fn text<'a>(field: &str, value: &'a Value) -> Result<Option<&'a str>, Vec<FieldError>> {
     match value {
         Value::Null => Ok(None),
+        Value::String(s) if s.contains('\0') => {
+            Err(vec![FieldError::new(field, MessageId::FieldNulCharacter)])
+        }
         Value::String(s) => Ok(Some(s)),
         _ => Err(vec![FieldError::new(
             field,
@@ -193,6 +196,9 @@ fn apply(
                     )]);
                 }
             };
+            if items.iter().any(|item| item.contains('\0')) {
+                return Err(vec![FieldError::new(field, MessageId::FieldNulCharacter)]);
+            }
             changes.interests = Some(rules::interests(field, &items)?);
         }
         "birthDate" => {
@@ -278,6 +284,28 @@ mod tests {
                 "minutePriceInLiveStream",
                 "name",
                 "username"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_string_may_hold_a_nul() {
+        let errors = parse(json!({
+            "name": "A\u{0}", "bio": "\u{0}", "x": "jack\u{0}", "birthDate": "\u{0}",
+            "profilePhotoId": "\u{0}", "interests": ["music", "a\u{0}b"]
+        }))
+        .unwrap_err();
+        let mut fields = errors.clone();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "bio",
+                "birthDate",
+                "interests",
+                "name",
+                "profilePhotoId",
+                "x"
             ]
         );
     }

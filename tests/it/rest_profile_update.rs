@@ -150,6 +150,45 @@ async fn five_bad_fields_give_one_400_naming_all_five() {
     assert_eq!(profile(&app).await["name"], "Name1", "nothing was written");
 }
 
+/// PostgreSQL's text cannot hold U+0000: a NUL in any string is the client's 400, never the
+/// database's error (schemathesis found the 500 this was).
+#[tokio::test]
+async fn a_nul_character_is_a_400_naming_the_field() {
+    let app = app().await;
+    let body = json!({ "bio": "a\u{0}b", "interests": ["music", "x\u{0}"], "name": "Ayşe" });
+    let response = patch(&app, &app.token(&uid(ME)), body.clone()).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_json_snapshot!(response.stable_json(), @r#"
+    {
+      "isSuccess": false,
+      "statusCode": 400,
+      "data": null,
+      "errors": [
+        "Validation failed",
+        "bio must not contain the NUL character (U+0000)",
+        "interests must not contain the NUL character (U+0000)"
+      ],
+      "timestamp": "[timestamp]"
+    }
+    "#);
+    let turkish = app
+        .request(Method::PATCH, "/api/v1/users/profile")
+        .bearer(&app.token(&uid(ME)))
+        .header("content-type", "application/json")
+        .header("accept-language", "tr")
+        .json(&body)
+        .send()
+        .await;
+    assert_json_snapshot!(turkish.stable_json()["errors"], @r#"
+    [
+      "Doğrulama başarısız",
+      "bio NUL karakterini (U+0000) içeremez",
+      "interests NUL karakterini (U+0000) içeremez"
+    ]
+    "#);
+    assert_eq!(profile(&app).await["bio"], "old bio", "nothing was written");
+}
+
 /// Each field's valid and invalid values: (body, expected status, field and value after).
 #[tokio::test]
 async fn every_field_valid_and_invalid() {

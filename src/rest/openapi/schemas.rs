@@ -478,7 +478,8 @@ impl Modify for ProfileDocs {
 /// name them; every problem of the body is reported at once. Lengths count Unicode characters
 /// after trimming and NFC normalisation, which a schema cannot count: they are stated in the
 /// descriptions, and a value over them is a 400 like every rule a schema cannot state (the age
-/// window of `birthDate`, duplicate `interests`, the handle rules).
+/// window of `birthDate`, duplicate `interests`, the handle rules). No string may contain
+/// U+0000, which PostgreSQL's text cannot hold (the patterns say so).
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProfilePatch {
@@ -543,6 +544,9 @@ pub struct ProfilePatch {
 const TRIMMED: &str =
     r"[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 
+/// A pattern of a free text: anything but U+0000.
+const NO_NUL: &str = r"^[^\u0000]*$";
+
 /// A pattern matching `value` (a regex) with any trimmed whitespace around it.
 fn trimmed(value: &str) -> String {
     format!("^{TRIMMED}*(?:{value}){TRIMMED}*$")
@@ -552,7 +556,10 @@ fn trimmed(value: &str) -> String {
 fn required_name_patch(what: &str, example: &str) -> Object {
     let description = format!("{what}, 1 to {NAME_MAX} characters.");
     with_example(
-        string().description(Some(description)).min_length(Some(1)),
+        string()
+            .description(Some(description))
+            .min_length(Some(1))
+            .pattern(Some(NO_NUL)),
         json!(example),
     )
 }
@@ -594,7 +601,7 @@ fn interests_patch_schema() -> ArrayBuilder {
             "Replaces the whole list: up to {INTERESTS_MAX} items of 1 to {INTEREST_MAX} \
              characters, no case-insensitive duplicates, order kept.",
         )))
-        .items(string().min_length(Some(1)))
+        .items(string().min_length(Some(1)).pattern(Some(NO_NUL)))
         .max_items(Some(INTERESTS_MAX))
         .examples([json!(["music", "sports"])])
 }
@@ -603,7 +610,9 @@ fn interests_patch_schema() -> ArrayBuilder {
 fn optional_text_patch(max: usize, example: &str) -> Object {
     let description = format!("At most {max} characters; `null` or `\"\"` clears it.");
     with_example(
-        nullable_string().description(Some(description)),
+        nullable_string()
+            .description(Some(description))
+            .pattern(Some(NO_NUL)),
         json!(example),
     )
 }
@@ -638,7 +647,9 @@ fn lengths(network: Network) -> String {
 /// A handle: a nullable string described by `description`.
 fn handle_patch(description: String, example: &str) -> Object {
     with_example(
-        nullable_string().description(Some(description)),
+        nullable_string()
+            .description(Some(description))
+            .pattern(Some(NO_NUL)),
         json!(example),
     )
 }
