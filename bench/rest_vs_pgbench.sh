@@ -37,7 +37,7 @@ wait_idle
 for c in $connections; do
 	for script in users_by_pk profile_read; do
 		out=$BENCH_TMP/pgbench.out
-		run_idle "$out" pgbench -n -M prepared -j 1 -c "$c" -T "$duration" \
+		run_idle "$out" pgbench -n -M prepared -j 1 -c "$c" -T "$duration" -D hot=100000 \
 			-f "$BENCH_DIR/pgbench/$script.sql" "$CELEBRITY_DB" || {
 			cat "$out" >&2
 			die "pgbench failed"
