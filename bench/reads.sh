@@ -12,7 +12,8 @@
 #
 # Every request reads one of the HOT ordinary users (the first --hot of the 100,000, drawn
 # uniformly; pgbench draws from the same ids): the hot profiles of a social app, read thousands of
-# times between two changes. The server's peak RSS is read from /proc at the end.
+# times between two changes. At the end every user of the data set is read once, which fills the
+# cache to its byte budget, and the server's peak RSS is read from /proc.
 #
 #   bench/reads.sh [--rebuild] [--duration 10] [--rounds 2] [--connections 32] [--threads 2]
 #                  [--hot 10000] [--postgraphile-workers 2] [--postgraphile-pool 8]
@@ -135,8 +136,14 @@ for round in $(seq 1 "$rounds"); do
 		swap=${order[i]} order[i]=${order[j]} order[j]=$swap
 	done
 done
+# Memory with the cache full: every user of the data set read once (100 to a GraphQL request),
+# far more than the byte budget holds.
+sql "$CELEBRITY_DB" -c "select id from users order by id" >"$BENCH_TMP/all-ids.txt"
+log "filling the cache: all $(wc -l <"$BENCH_TMP/all-ids.txt") users, 100 to a GraphQL request"
+python3 "$BENCH_DIR/fill/fill_cache.py" "$api_url" "$BENCH_TMP/all-ids.txt" >/dev/null ||
+	die "filling the cache failed"
 peak_rss_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$api_pid/status")
-curl -fsS "$api_url/metrics" | grep -E '^(profile_cache_(hits|misses|bypassed|flushes)_total|graphql_document_cache_total)' >"$BENCH_TMP/metrics.txt" || true
+curl -fsS "$api_url/metrics" | grep -E '^(profile_cache_((hits|misses|bypassed|flushes)_total|entries|bytes)|graphql_document_cache_total)' >"$BENCH_TMP/metrics.txt" || true
 stop_postgraphile
 stop_ceiling
 stop_server
@@ -150,7 +157,7 @@ echo "         after a 5 s warm-up of each; $rounds rounds, the order reversed e
 echo "servers: profile-api serve (defaults: cache on, CACHE_MAX_BYTES 64 MiB, DB_POOL_SIZE $DEFAULT_POOL);"
 echo "         the ceiling ($CEILING_BYTES bytes from memory); PostGraphile $PG_VERSION on node $PG_NODE_VERSION"
 echo "         (amber preset, $pg_workers workers of $pg_pool connections, no GraphiQL)"
-echo "profile cache at the end:"
+echo "profile cache at the end (after reading all users once):"
 sed 's/^/         /' "$BENCH_TMP/metrics.txt"
 print_warnings
 python3 - "$results" "$peak_rss_kib" "$cache_budget" <<'PY'

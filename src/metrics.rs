@@ -120,6 +120,11 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("db_pool_waiting_requests").set(waiting as f64);
     metrics::gauge!("db_pool_max_connections").set(f64::from(state.config().database.pool_size));
     metrics::counter!("db_statements_total").absolute(state.db().statements_executed());
+    if let Some(cache) = state.db().cache() {
+        let (entries, bytes) = cache.size();
+        metrics::gauge!("profile_cache_entries").set(entries as f64);
+        metrics::gauge!("profile_cache_bytes").set(bytes as f64);
+    }
     let mut response = handle.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
