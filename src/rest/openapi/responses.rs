@@ -31,6 +31,20 @@ fn context_headers(response: ResponseBuilder) -> ResponseBuilder {
             "X-Request-Id",
             header("The request's id: the client's `X-Request-Id`, or a generated one."),
         )
+        .header(
+            "RateLimit-Policy",
+            header(
+                "The client's quota when rate limiting is on (draft-ietf-httpapi-ratelimit-headers): \
+                 `\"default\";q=<burst>;w=<seconds to refill it>`.",
+            ),
+        )
+        .header(
+            "RateLimit",
+            header(
+                "What is left of the quota when rate limiting is on: \
+                 `\"default\";r=<remaining>;t=<seconds until it is full again>`.",
+            ),
+        )
 }
 
 fn header(description: &str) -> utoipa::openapi::Header {
