@@ -25,7 +25,8 @@ pub struct SubscriptionRoot;
 /// moment (private, blocking the subscriber, deactivated, missing) is never delivered; losing
 /// sight of one is told once, as `null` with an error whose `extensions.userId` names it (an id
 /// the subscriber cannot see from the start is told at once). A subscriber that reads slowly
-/// gets the latest state of each id, intermediate states skipped.
+/// gets the latest state of each id, intermediate states skipped. A subscriber whose own account
+/// is deactivated gets `UNAUTHENTICATED`, and its subscriptions complete.
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     #[doc = concat!("The profiles of up to ", crate::profile_limit!(IDS_PER_READ_MAX), " users, as the subscriber may see them, each time one changes in
@@ -41,6 +42,7 @@ a way the subscriber sees (any field, counts and relations to the subscriber inc
             futures_util::future::ready(match update {
                 Update::Profile(profile) => Some(Some(Ok(User::from(profile)))),
                 Update::Hidden { user, error } => Some(Some(Err(hidden(&user, &error, lang)))),
+                Update::Revoked(error) => Some(Some(Err(gql_error(&error, lang)))),
                 Update::Availability { .. } => None,
             })
         }))
@@ -64,6 +66,7 @@ subscriber may see at that moment.")]
                     Some(Some(Ok(AvailabilityChange { user, status, at })))
                 }
                 Update::Hidden { user, error } => Some(Some(Err(hidden(&user, &error, lang)))),
+                Update::Revoked(error) => Some(Some(Err(gql_error(&error, lang)))),
                 Update::Profile(_) => None,
             })
         }))

@@ -31,6 +31,7 @@ use super::{ObjectId, ProfileKeys, VisibleProfile};
 use crate::db::Db;
 use crate::db::changes::{Change, StreamEvent};
 use crate::error::{AppError, AppResult};
+use crate::i18n::MessageId;
 use crate::identity::Viewer;
 
 /// How many viewers' reads a batch runs at once: enough to overlap the few that miss the cache,
@@ -68,6 +69,9 @@ pub enum Update {
         /// Not found (missing or deactivated), blocked, or private.
         error: AppError,
     },
+    /// The watcher's own account was deactivated: its token is no longer valid, and the watch
+    /// ends after this update.
+    Revoked(AppError),
 }
 
 /// The live-profile hub of one instance (cheap to clone).
@@ -97,6 +101,8 @@ struct Registry {
     watches: HashMap<u64, Arc<Watched>>,
     /// The watches naming each user.
     by_user: HashMap<ObjectId, Vec<u64>>,
+    /// The watches of each signed-in viewer.
+    by_viewer: HashMap<ObjectId, Vec<u64>>,
 }
 
 struct Watched {
@@ -113,6 +119,8 @@ struct WatchState {
     pending: IndexMap<ObjectId, Update>,
     /// What the watcher last learnt (or, before any update, could see) per id.
     known: HashMap<ObjectId, Known>,
+    /// The watch was revoked: nothing more is said.
+    revoked: bool,
 }
 
 enum Known {
@@ -171,6 +179,13 @@ impl Live {
             for id in &watched.ids {
                 registry.by_user.entry(id.clone()).or_default().push(key);
             }
+            if let Some(viewer) = watched.viewer.user_id() {
+                registry
+                    .by_viewer
+                    .entry(viewer.clone())
+                    .or_default()
+                    .push(key);
+            }
             registry.watches.insert(key, watched.clone());
             metrics::gauge!("live_watches").set(registry.watches.len() as f64);
             key
@@ -219,11 +234,13 @@ impl Watch {
         }
     }
 
-    /// The updates as a stream that never ends.
+    /// The updates as a stream, which ends after [`Update::Revoked`].
     pub fn into_stream(self) -> impl Stream<Item = Update> + Send + 'static {
-        futures_util::stream::unfold(self, |watch| async move {
+        futures_util::stream::unfold(Some(self), |watch| async move {
+            let watch = watch?;
             let update = watch.next().await;
-            Some((update, watch))
+            let next = (!matches!(update, Update::Revoked(_))).then_some(watch);
+            Some((update, next))
         })
     }
 }
@@ -232,13 +249,20 @@ impl Drop for Watch {
     fn drop(&mut self) {
         let mut registry = lock(&self.hub.registry);
         registry.watches.remove(&self.key);
-        for id in &self.watched.ids {
-            if let Some(keys) = registry.by_user.get_mut(id) {
-                keys.retain(|k| *k != self.key);
+        let key = self.key;
+        let forget = |index: &mut HashMap<ObjectId, Vec<u64>>, id: &ObjectId| {
+            if let Some(keys) = index.get_mut(id) {
+                keys.retain(|k| *k != key);
                 if keys.is_empty() {
-                    registry.by_user.remove(id);
+                    index.remove(id);
                 }
             }
+        };
+        for id in &self.watched.ids {
+            forget(&mut registry.by_user, id);
+        }
+        if let Some(viewer) = self.watched.viewer.user_id() {
+            forget(&mut registry.by_viewer, viewer);
         }
         metrics::gauge!("live_watches").set(registry.watches.len() as f64);
     }
@@ -275,6 +299,9 @@ impl Watched {
     /// undelivered one for the same id.
     fn changed(&self, id: &ObjectId, found: AppResult<VisibleProfile>, at: Option<SystemTime>) {
         let mut state = lock(&self.state);
+        if state.revoked {
+            return;
+        }
         let update = match found {
             Ok(profile) => {
                 let before = match state.known.get(id) {
@@ -312,6 +339,26 @@ impl Watched {
             drop(state);
             self.notify.notify_one();
         }
+    }
+}
+
+impl Watched {
+    /// Ends the watch: what was not delivered is dropped, and the watcher is told why.
+    fn revoke(&self, error: AppError) {
+        let mut state = lock(&self.state);
+        if state.revoked {
+            return;
+        }
+        state.revoked = true;
+        state.pending.clear();
+        let key = self
+            .viewer
+            .user_id()
+            .cloned()
+            .unwrap_or_else(|| self.ids[0].clone());
+        state.pending.insert(key, Update::Revoked(error));
+        drop(state);
+        self.notify.notify_one();
     }
 }
 
@@ -400,6 +447,8 @@ struct ViewerReads {
     viewer: Viewer,
     ids: Vec<ObjectId>,
     watches: Vec<(Arc<Watched>, Vec<ObjectId>)>,
+    /// Every watch of the viewer, when its own account changed: it may have been deactivated.
+    recheck_viewer: Vec<Arc<Watched>>,
 }
 
 impl Hub {
@@ -437,27 +486,48 @@ impl Hub {
         }
         let mut groups: Vec<ViewerReads> = Vec::new();
         let mut by_viewer: HashMap<Option<(ObjectId, bool)>, usize> = HashMap::new();
+        let mut group_of = |watched: &Watched, groups: &mut Vec<ViewerReads>| {
+            let viewer_key = match &watched.viewer {
+                Viewer::Anonymous => None,
+                Viewer::User { id, admin } => Some((id.clone(), *admin)),
+            };
+            *by_viewer.entry(viewer_key).or_insert_with(|| {
+                groups.push(ViewerReads {
+                    viewer: watched.viewer.clone(),
+                    ids: Vec::new(),
+                    watches: Vec::new(),
+                    recheck_viewer: Vec::new(),
+                });
+                groups.len() - 1
+            })
+        };
         for (key, mut ids) in dirty {
             let Some(watched) = registry.watches.get(&key) else {
                 continue;
             };
             ids.sort_unstable();
             ids.dedup();
-            let viewer_key = match &watched.viewer {
-                Viewer::Anonymous => None,
-                Viewer::User { id, admin } => Some((id.clone(), *admin)),
-            };
-            let index = *by_viewer.entry(viewer_key).or_insert_with(|| {
-                groups.push(ViewerReads {
-                    viewer: watched.viewer.clone(),
-                    ids: Vec::new(),
-                    watches: Vec::new(),
-                });
-                groups.len() - 1
-            });
+            let index = group_of(watched, &mut groups);
             let group = &mut groups[index];
             group.ids.extend(ids.iter().cloned());
             group.watches.push((watched.clone(), ids));
+        }
+        let changed_viewers: Vec<&ObjectId> = if batch.everything {
+            registry.by_viewer.keys().collect()
+        } else {
+            batch
+                .users
+                .iter()
+                .filter(|id| registry.by_viewer.contains_key(*id))
+                .collect()
+        };
+        for viewer in changed_viewers {
+            for key in registry.by_viewer.get(viewer).into_iter().flatten() {
+                if let Some(watched) = registry.watches.get(key) {
+                    let index = group_of(watched, &mut groups);
+                    groups[index].recheck_viewer.push(watched.clone());
+                }
+            }
         }
         for group in &mut groups {
             group.ids.sort_unstable();
@@ -468,6 +538,20 @@ impl Hub {
 
     /// Reads what one viewer may now see of the changed ids, and tells each of its watches.
     async fn reread(&self, group: ViewerReads, batch: &Batch) {
+        if let (Some(viewer), false) = (group.viewer.user_id(), group.recheck_viewer.is_empty()) {
+            match self.db.is_active_user(viewer).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    for watched in &group.recheck_viewer {
+                        watched.revoke(AppError::Unauthenticated(MessageId::TokenUnknownUser));
+                    }
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "live profiles: cannot check a watcher's account");
+                }
+            }
+        }
         let mut found: HashMap<&ObjectId, AppResult<VisibleProfile>> = HashMap::new();
         for chunk in group.ids.chunks(IDS_PER_READ_MAX) {
             match service::read_profiles(&self.db, &group.viewer, ProfileKeys::Ids(chunk)).await {

@@ -609,6 +609,20 @@ async fn a_profile_out_of_sight_says_nothing_until_it_is_back() {
     app.execute(&set("deactivated_at = NULL")).await;
     let active = next_payload(&watcher.next().await, "p");
     assert_eq!(active["data"]["profileChanged"]["id"], uid(1));
+
+    // The watcher's own account deactivated: its token is no longer good, its watch ends.
+    app.execute(&format!(
+        "UPDATE users SET deactivated_at = now() WHERE id = '{}'",
+        uid(2)
+    ))
+    .await;
+    let ended = next_payload(&watcher.next().await, "p");
+    assert_eq!(ended["data"], json!({ "profileChanged": null }));
+    assert_eq!(ended["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(
+        watcher.next().await,
+        json!({ "id": "p", "type": "complete" })
+    );
 }
 
 /// After `pause`, reads subscription `p`'s updates until none comes for a while: the latest bio
