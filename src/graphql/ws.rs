@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use async_graphql::parser::types::OperationType;
 use axum::extract::FromRequestParts as _;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -111,7 +112,12 @@ pub async fn upgrade(
         .max_message_size(limits.max_body_bytes)
         .max_frame_size(limits.max_body_bytes)
         .on_upgrade(move |socket| async move {
-            Connection::new(state, executor, limits).serve(socket).await;
+            let serve = Connection::new(state, executor, limits).serve(socket);
+            tracing::trace!(
+                bytes = std::mem::size_of_val(&serve),
+                "WebSocket connection task"
+            );
+            serve.await;
             drop(counted);
         })
 }
@@ -204,7 +210,9 @@ impl Connection {
                 message = incoming.next() => match message {
                     Some(Ok(message)) => {
                         awaiting_pong = false;
-                        self.received(message).await
+                        // Boxed: the rare, large futures (the token's database check) would
+                        // otherwise be part of every idle connection's state.
+                        Box::pin(self.received(message)).await
                     }
                     // Closed by the client, or the connection failed.
                     Some(Err(_)) | None => return,
@@ -362,7 +370,11 @@ impl Connection {
                 MessageId::GraphqlRequestMalformed,
             ));
         };
+        let mut subscription = false;
         if let Some(parsed) = self.executor.documents.parsed(&request.query) {
+            subscription =
+                super::document::operation(&parsed.document, request.operation_name.as_deref())
+                    .is_some_and(|(_, operation)| operation.ty == OperationType::Subscription);
             let aliases = super::document::alias_count(&parsed.document);
             if aliases > self.limits.max_aliases {
                 return refuse(AppError::Validation(vec![
@@ -377,8 +389,11 @@ impl Connection {
                 request = request.data(Revalidation { parsed, operation });
             }
         }
+        // Loaders are per operation and serve queries; a subscription lives long and needs none.
+        if !subscription {
+            request = request.data(Loaders::new(&self.state, viewer));
+        }
         let request = request
-            .data(Loaders::new(&self.state, viewer))
             .data(viewer.clone())
             .data(ctx.clone())
             .data(self.state.clone());
