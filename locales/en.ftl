@@ -22,6 +22,7 @@ invalid-user-id = { $field } must be a 24-character hexadecimal id
 invalid-username = { $field } must be 3 to 30 letters, digits, underscores or dots, with at most one leading @
 too-many-ids = { $field } accepts at most { $max } ids
 too-many-aliases = The operation uses { $count } aliases; at most { $max } are allowed
+too-many-subscriptions = A connection may run at most { $max } operations at once
 page-size-out-of-range = { $field } must be between 1 and { $max }
 invalid-cursor = { $field } is not a cursor returned by this list
 

@@ -22,6 +22,7 @@ invalid-user-id = { $field } 24 karakterlik onaltılık bir kimlik olmalıdır
 invalid-username = { $field } 3 ile 30 arasında harf, rakam, alt çizgi veya noktadan oluşmalıdır; başta en fazla bir @ olabilir
 too-many-ids = { $field } en fazla { $max } kimlik kabul eder
 too-many-aliases = İşlem { $count } takma ad kullanıyor; en fazla { $max } kullanılabilir
+too-many-subscriptions = Bir bağlantı aynı anda en fazla { $max } işlem çalıştırabilir
 page-size-out-of-range = { $field } 1 ile { $max } arasında olmalıdır
 invalid-cursor = { $field } bu listenin döndürdüğü bir imleç değil
 

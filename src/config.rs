@@ -15,6 +15,7 @@
 //! | `DATABASE_REPLICA_URLS`, `REPLICA_MAX_LAG_MS` | unset, 1000 | read replicas, see [`DatabaseConfig`] |
 //! | `CACHE`, `CACHE_MAX_BYTES` | `on`, 64 MiB | the profile cache, see [`CacheConfig`] |
 //! | `GRAPHQL_*` | see [`GraphqlLimits`] | query and body limits |
+//! | `GRAPHQL_WS_*` | see [`GraphqlLimits`] | subscriptions over WebSocket: connections, subscriptions, timeouts |
 //! | `CORS_ORIGINS`, `REQUEST_TIMEOUT_MS`, `RATE_LIMIT_*`, `SHUTDOWN_TIMEOUT_MS` | see [`HttpConfig`] | HTTP |
 //! | `REDIS_URL`, `REDIS_KEY_PREFIX` | see [`RedisConfig`] | state shared by all instances |
 
@@ -256,7 +257,34 @@ pub struct GraphqlLimits {
     #[arg(long, env = "GRAPHQL_MAX_BODY_BYTES", default_value_t = DEFAULT_GRAPHQL_MAX_BODY_BYTES,
           value_parser = parse_bytes, global = true)]
     pub max_body_bytes: usize,
+    /// Most WebSocket connections (subscriptions) one instance holds; more are refused with 503.
+    #[arg(long, env = "GRAPHQL_WS_MAX_CONNECTIONS", default_value_t = DEFAULT_WS_MAX_CONNECTIONS,
+          global = true)]
+    pub ws_max_connections: usize,
+    /// Most operations running at once on one WebSocket connection.
+    #[arg(long, env = "GRAPHQL_WS_MAX_SUBSCRIPTIONS", default_value_t = DEFAULT_WS_MAX_SUBSCRIPTIONS,
+          global = true)]
+    pub ws_max_subscriptions: usize,
+    /// How long a new WebSocket connection may take to send `connection_init` (then 4408).
+    #[arg(long, env = "GRAPHQL_WS_INIT_TIMEOUT_MS", default_value = "5000",
+          value_parser = parse_millis, global = true)]
+    pub ws_init_timeout: Duration,
+    /// How often the server pings an idle WebSocket client; one that has not answered by the next
+    /// ping is closed (3008).
+    #[arg(long, env = "GRAPHQL_WS_PING_INTERVAL_MS", default_value = "15000",
+          value_parser = parse_millis, global = true)]
+    pub ws_ping_interval: Duration,
+    /// How long one message may wait for a client that does not read before the connection is
+    /// closed (1008); until then its subscriptions coalesce to the latest state per id.
+    #[arg(long, env = "GRAPHQL_WS_SEND_TIMEOUT_MS", default_value = "10000",
+          value_parser = parse_millis, global = true)]
+    pub ws_send_timeout: Duration,
 }
+
+/// The default of `GRAPHQL_WS_MAX_CONNECTIONS`.
+pub const DEFAULT_WS_MAX_CONNECTIONS: usize = 20_000;
+/// The default of `GRAPHQL_WS_MAX_SUBSCRIPTIONS`.
+pub const DEFAULT_WS_MAX_SUBSCRIPTIONS: usize = 20;
 
 /// The default of `GRAPHQL_MAX_BODY_BYTES`: 256 KiB (SPEC §8), a hundred times a large
 /// hand-written operation, well short of what would hurt a server.
@@ -346,6 +374,11 @@ impl Default for GraphqlLimits {
             max_aliases: 100,
             introspection: true,
             max_body_bytes: DEFAULT_GRAPHQL_MAX_BODY_BYTES,
+            ws_max_connections: DEFAULT_WS_MAX_CONNECTIONS,
+            ws_max_subscriptions: DEFAULT_WS_MAX_SUBSCRIPTIONS,
+            ws_init_timeout: Duration::from_secs(5),
+            ws_ping_interval: Duration::from_secs(15),
+            ws_send_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::TokenKeys;
+use crate::profiles::live::Live;
 use crate::rate_limit::RateLimiter;
 
 /// Shared, immutable application state.
@@ -19,6 +20,7 @@ struct Inner {
     keys: TokenKeys,
     config: Config,
     rate_limiter: Option<RateLimiter>,
+    live: Live,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
                     config.http.rate_limit_burst,
                     &config.redis,
                 ),
+                live: Live::new(db.clone()),
                 db,
                 keys,
                 config,
@@ -51,6 +54,11 @@ impl AppState {
     /// The rate limiter, when rate limiting is on.
     pub fn rate_limiter(&self) -> Option<&RateLimiter> {
         self.inner.rate_limiter.as_ref()
+    }
+
+    /// The live-profile hub (subscriptions).
+    pub fn live(&self) -> &Live {
+        &self.inner.live
     }
 
     /// The settings.

@@ -21,11 +21,35 @@ query Profile {
     createdAt
   }
 }
+
+# Live updates (over a WebSocket): run this, then
+# change the profile (REST PATCH, updateProfile)
+# and watch the result pane.
+subscription Live {
+  profileChanged(ids: ["507f1f77bcf86cd799439011"]) {
+    id
+    availabilityStatus
+    bio
+    followersCount
+    updatedAt
+  }
+}
 `;
+
+// Subscriptions go over a WebSocket to the same /graphql (graphql-transport-ws); the headers of
+// the Headers tab become the connection_init payload, which the server reads as request headers.
+const SUBSCRIPTION_URL =
+  (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/graphql";
+
+// The fetcher is a global so that it can be driven without the editor (the browser test does).
+window.graphiqlFetcher = GraphiQL.createFetcher({
+  url: "/graphql",
+  subscriptionUrl: SUBSCRIPTION_URL,
+});
 
 ReactDOM.createRoot(document.getElementById("graphiql")).render(
   React.createElement(GraphiQL, {
-    fetcher: GraphiQL.createFetcher({ url: "/graphql" }),
+    fetcher: window.graphiqlFetcher,
     defaultQuery: DEFAULT_QUERY,
     defaultEditorToolsVisibility: "headers",
     // Open on the schema the first time; GraphiQL remembers the choice afterwards.

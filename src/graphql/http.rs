@@ -243,7 +243,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// The request of the parameters, if they make one: a query that is not blank (or, for a
 /// persisted query, none at all: its hash stands for it), variables and extensions that are
 /// JSON objects.
-fn operation(
+pub(crate) fn operation(
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<serde_json::Map<String, serde_json::Value>>,

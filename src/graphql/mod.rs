@@ -11,13 +11,15 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod scalars;
+pub mod subscription;
 pub mod types;
+pub mod ws;
 
 use std::sync::Arc;
 
 use ::http::{HeaderMap, HeaderValue, StatusCode, header};
+use async_graphql::Schema;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{EmptySubscription, Schema};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -36,13 +38,14 @@ use http::ResponseType;
 use loaders::Loaders;
 use mutation::MutationRoot;
 use query::QueryRoot;
+use subscription::SubscriptionRoot;
 
 /// The schema type.
-pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema with the configured limits.
 pub fn schema(limits: &GraphqlLimits) -> ApiSchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
+    let mut builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .extension(documents::ValidationCache)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
@@ -57,8 +60,8 @@ pub fn sdl() -> String {
     schema(&GraphqlLimits::default()).sdl()
 }
 
-/// `/graphql`: POST and GET for operations, GraphiQL for browsers (with its assets under
-/// `/graphql/assets/`).
+/// `/graphql`: POST and GET for operations, WebSocket for subscriptions ([`ws`]), GraphiQL for
+/// browsers (with its assets under `/graphql/assets/`).
 pub fn routes(schema: ApiSchema) -> Router<AppState> {
     let executor = Executor {
         schema,
@@ -67,11 +70,12 @@ pub fn routes(schema: ApiSchema) -> Router<AppState> {
     graphiql::asset_routes(Router::new())
         .route("/graphql", get(get_graphql).post(post_graphql))
         .layer(Extension(executor))
+        .layer(Extension(Arc::new(ws::Connections::default())))
 }
 
 /// What runs operations: the schema, and the documents it has parsed before.
 #[derive(Clone)]
-struct Executor {
+pub struct Executor {
     schema: ApiSchema,
     documents: Arc<documents::DocumentCache>,
 }
@@ -79,9 +83,14 @@ struct Executor {
 async fn get_graphql(
     State(state): State<AppState>,
     Extension(executor): Extension<Executor>,
+    Extension(connections): Extension<Arc<ws::Connections>>,
     Ctx(ctx): Ctx,
     request: Request,
 ) -> Response {
+    if ws::is_upgrade(request.headers()) {
+        let (parts, _) = request.into_parts();
+        return ws::upgrade(state, executor, connections, &ctx, parts).await;
+    }
     if wants_html(request.headers()) {
         return graphiql::page();
     }
@@ -303,7 +312,7 @@ async fn conditional(request_headers: &HeaderMap, response: Response) -> Respons
 /// complexity limit, an argument of the wrong type — are all about the document the client
 /// sent, hence `BAD_USER_INPUT`. Their messages stay the library's precise English, written for
 /// the developer of the query.
-fn with_default_code(error: &mut async_graphql::ServerError) {
+pub(crate) fn with_default_code(error: &mut async_graphql::ServerError) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", error::code_of(crate::error::ErrorKind::BadRequest));

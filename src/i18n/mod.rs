@@ -102,6 +102,7 @@ message_ids! {
     InvalidUsername => "invalid-username",
     TooManyIds => "too-many-ids",
     TooManyAliases => "too-many-aliases",
+    TooManySubscriptions => "too-many-subscriptions",
     PageSizeOutOfRange => "page-size-out-of-range",
     InvalidCursor => "invalid-cursor",
     InvalidTimezone => "invalid-timezone",

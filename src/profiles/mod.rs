@@ -3,6 +3,7 @@
 
 pub mod follows;
 pub mod ids;
+pub mod live;
 pub mod model;
 pub mod privacy;
 pub mod rules;

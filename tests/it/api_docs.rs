@@ -532,3 +532,154 @@ async fn pages_render_in_a_browser() {
     }
     server.abort();
 }
+
+/// What the browser test's script does on the GraphiQL page: through the page's own fetcher
+/// (the one the editor uses, with its WebSocket URL), it subscribes to a profile and one id that
+/// is no user's, and writes what came into the page once a profile arrives. While it waits, a
+/// request to `/live-test/wait` is always in flight, so that the browser's virtual time does not
+/// run out before the socket has spoken.
+const LIVE_TEST_SCRIPT: &str = r#""use strict";
+(async () => {
+  const out = document.createElement("pre");
+  out.id = "live-result";
+  document.body.appendChild(out);
+  let done = false;
+  (async () => {
+    for (let i = 0; i < 60 && !done; i++) await fetch("/live-test/wait");
+  })();
+  try {
+    const query = 'subscription Live { profileChanged(ids: ["USER", "MISSING"]) { id bio } }';
+    // What GraphiQL's editor passes: the parsed document, by which the fetcher tells a
+    // subscription from a query.
+    const documentAST = { kind: "Document", definitions: [{ kind: "OperationDefinition",
+      operation: "subscription", name: { kind: "Name", value: "Live" } }] };
+    const events = [];
+    const result = await window.graphiqlFetcher(
+      { query, operationName: "Live" },
+      { documentAST, headers: { "Accept-Language": "tr" } },
+    );
+    for await (const event of result) {
+      events.push(event);
+      if (event.data && event.data.profileChanged) break;
+    }
+    out.textContent = "LIVE " + JSON.stringify(events);
+  } catch (error) {
+    out.textContent = "LIVE-FAILED " + error;
+  }
+  done = true;
+})();
+"#;
+
+/// GraphiQL runs subscriptions (SPEC §8): in headless Chromium, under the page's own
+/// Content-Security-Policy, its fetcher subscribes over the WebSocket and receives a change made
+/// through REST on another instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_runs_subscriptions_in_a_browser() {
+    use axum::response::IntoResponse as _;
+    let Some(binary) = chromium() else {
+        eprintln!("note: graphiql_runs_subscriptions_in_a_browser skipped: no chromium on PATH");
+        return;
+    };
+    let app = TestApp::new().await;
+    let other = app.another_instance(crate::harness::test_config()).await;
+    app.insert(crate::harness::Fixtures::default().user(crate::harness::user(1)))
+        .await;
+    let user = crate::harness::uid(1);
+    let token = app.token(&user);
+
+    // The GraphiQL page as served, with the test's script added.
+    let page = app
+        .get("/graphql")
+        .header("accept", "text/html")
+        .send()
+        .await;
+    let csp = page.header("content-security-policy").to_owned();
+    let html = page
+        .text
+        .replace("</body>", "<script src=\"/live-test.js\"></script></body>");
+    let script = LIVE_TEST_SCRIPT
+        .replace("USER", &user)
+        .replace("MISSING", "00000000000000000000dead");
+    let router = app.router.clone().merge(
+        axum::Router::new()
+            .route(
+                "/live-test",
+                axum::routing::get(move || async move {
+                    (
+                        [("content-security-policy", csp)],
+                        axum::response::Html(html),
+                    )
+                        .into_response()
+                }),
+            )
+            .route(
+                "/live-test.js",
+                axum::routing::get(move || async move {
+                    ([("content-type", "text/javascript")], script).into_response()
+                }),
+            )
+            .route(
+                "/live-test/wait",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    "waited"
+                }),
+            ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/live-test", listener.local_addr().unwrap());
+    let server = tokio::spawn(axum::serve(listener, router).into_future());
+
+    // Changes through REST on the other instance, until the browser is done.
+    let writer = tokio::spawn(async move {
+        for n in 0.. {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            crate::cache::patch(
+                &other,
+                &token,
+                json!({ "bio": format!("from REST on b {n}") }),
+            )
+            .await;
+        }
+    });
+    let (dom, log) = run_chromium(&binary, &url, "--dump-dom").await;
+    writer.abort();
+    server.abort();
+
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    let result = dom
+        .split("<pre id=\"live-result\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the script wrote nothing:\n{console:#?}\n{dom}"));
+    let events: Value = serde_json::from_str(
+        &result
+            .strip_prefix("LIVE ")
+            .unwrap_or_else(|| panic!("{result}\n{console:#?}"))
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&"),
+    )
+    .unwrap();
+    let events = events.as_array().unwrap();
+    // First the id that is no user's, in the connection's language; then the change.
+    assert_eq!(events[0]["data"], json!({ "profileChanged": null }));
+    assert_eq!(events[0]["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(
+        events[0]["errors"][0]["extensions"]["userId"],
+        "00000000000000000000dead"
+    );
+    let last = &events[events.len() - 1]["data"]["profileChanged"];
+    assert_eq!(last["id"], user);
+    assert!(
+        last["bio"]
+            .as_str()
+            .is_some_and(|bio| bio.starts_with("from REST on b")),
+        "{last}"
+    );
+    assert!(
+        !console
+            .iter()
+            .any(|line| line.contains("Content Security Policy")),
+        "{console:#?}"
+    );
+}

@@ -41,7 +41,8 @@ async fn read(app: &TestApp, id: &str, token: Option<&str>) -> (u16, Value) {
     (response.status.as_u16(), response.json()["data"].clone())
 }
 
-async fn patch(app: &TestApp, token: &str, body: Value) {
+/// PATCHes `token`'s own profile on `app` with `body`, expecting 200.
+pub async fn patch(app: &TestApp, token: &str, body: Value) {
     let response = app
         .request(http::Method::PATCH, "/api/v1/users/profile")
         .bearer(token)

@@ -27,3 +27,4 @@ mod rest_profile_read;
 mod rest_profile_update;
 mod schema_sdl;
 mod statuses;
+mod subscriptions;

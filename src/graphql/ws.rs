@@ -1,0 +1,478 @@
+//! GraphQL over WebSocket on `/graphql`: the `graphql-transport-ws` protocol (the `graphql-ws`
+//! library's), for subscriptions and, as the protocol allows, queries and mutations.
+//!
+//! async-graphql executes the operations; the connection is ours, because the library's own
+//! loop cannot say what the protocol and SPEC §8 ask for: the close codes of a bad
+//! `connection_init` (4400 for a bad header value, 4401 for a bad token — what HTTP answers with
+//! 400 and 401), 4408 when no `connection_init` comes in time, 4409 for an id in use, 4429 for a
+//! second `connection_init`; limits on operations per connection and connections per instance;
+//! server pings; and what to do with a client that does not read.
+//!
+//! A client that does not read cannot hold up anyone else: each connection runs in its own task,
+//! and while a message waits for the socket, the connection's subscriptions are not polled, so
+//! their updates coalesce to the latest state per id ([`crate::profiles::live`]). A message that
+//! has waited [`GraphqlLimits::ws_send_timeout`] closes the connection (1008, with the reason),
+//! so a stuck client holds its buffers for a bounded time only.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use axum::extract::FromRequestParts as _;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{BoxStream, SelectAll};
+use futures_util::{SinkExt as _, Stream, StreamExt as _};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::documents::Revalidation;
+use super::loaders::Loaders;
+use super::{Executor, error, http as gql_http};
+use crate::config::GraphqlLimits;
+use crate::context::RequestContext;
+use crate::error::{AppError, FieldError};
+use crate::i18n::MessageId;
+use crate::identity::Viewer;
+use crate::profiles::service;
+use crate::state::AppState;
+
+/// The subprotocol spoken.
+pub const PROTOCOL: &str = "graphql-transport-ws";
+
+/// Largest frame read from a client: operations are bounded like HTTP bodies.
+const READ_BUFFER: usize = 4 * 1024;
+
+/// How long a closing frame may take to go out to a client that stopped reading.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Open WebSocket connections of this instance.
+#[derive(Debug, Default)]
+pub struct Connections(AtomicUsize);
+
+/// One open connection, counted while it lives.
+struct Counted(Arc<Connections>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let open = self.0.0.fetch_sub(1, Ordering::SeqCst) - 1;
+        metrics::gauge!("graphql_ws_connections").set(open as f64);
+    }
+}
+
+/// Whether a request asks to upgrade to a WebSocket.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Upgrades `/graphql` to a WebSocket speaking [`PROTOCOL`], unless the instance holds its
+/// maximum of connections (503, so a load balancer tries another).
+pub async fn upgrade(
+    state: AppState,
+    executor: Executor,
+    connections: Arc<Connections>,
+    ctx: &RequestContext,
+    mut parts: Parts,
+) -> Response {
+    let limits = state.config().graphql.clone();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let open = connections.0.fetch_add(1, Ordering::SeqCst) + 1;
+    let counted = Counted(connections);
+    if open > limits.ws_max_connections {
+        drop(counted);
+        let error = AppError::Unavailable("too many WebSocket connections".to_owned());
+        let mut response = super::request_error(
+            ctx,
+            gql_http::ResponseType::Json,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &error,
+        );
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    metrics::gauge!("graphql_ws_connections").set(open as f64);
+    upgrade
+        .protocols([PROTOCOL])
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.max_body_bytes.max(1024 * 1024))
+        .max_message_size(limits.max_body_bytes)
+        .max_frame_size(limits.max_body_bytes)
+        .on_upgrade(move |socket| async move {
+            let serve = Connection::new(state, executor, limits).serve(socket);
+            tracing::trace!(
+                bytes = std::mem::size_of_val(&serve),
+                "WebSocket connection task"
+            );
+            serve.await;
+            drop(counted);
+        })
+}
+
+/// What a client sends.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    Ping {},
+    Pong {},
+    Subscribe {
+        id: String,
+        payload: SubscribePayload,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribePayload {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<serde_json::Map<String, Value>>,
+    extensions: Option<serde_json::Map<String, Value>>,
+}
+
+/// What a step of the connection leads to.
+enum Step {
+    /// Nothing to send.
+    Nothing,
+    /// Send these.
+    Send(Vec<Value>),
+    /// Close with this code and reason.
+    Close(u16, String),
+}
+
+/// An operation's responses, then `None` when it ends.
+type Operation = Pin<Box<dyn Stream<Item = (String, Option<async_graphql::Response>)> + Send>>;
+
+/// The state of one connection.
+struct Connection {
+    state: AppState,
+    executor: Executor,
+    limits: GraphqlLimits,
+    /// The context and viewer of `connection_init`, once acknowledged.
+    session: Option<(Arc<RequestContext>, Viewer)>,
+    /// Whether `connection_init` came (acknowledged or not).
+    initialised: bool,
+    /// Running operations: their ids and a switch that stops each.
+    running: HashMap<String, futures_util::future::AbortHandle>,
+    operations: SelectAll<Operation>,
+}
+
+impl Connection {
+    fn new(state: AppState, executor: Executor, limits: GraphqlLimits) -> Self {
+        Self {
+            state,
+            executor,
+            limits,
+            session: None,
+            initialised: false,
+            running: HashMap::new(),
+            operations: SelectAll::new(),
+        }
+    }
+
+    async fn serve(mut self, socket: WebSocket) {
+        let protocol_missing = socket.protocol().is_none();
+        let (mut sink, mut incoming) = socket.split();
+        if protocol_missing {
+            close(&mut sink, 4406, "Subprotocol not acceptable").await;
+            return;
+        }
+        let init_deadline = tokio::time::sleep(self.limits.ws_init_timeout);
+        tokio::pin!(init_deadline);
+        let mut pings = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.limits.ws_ping_interval,
+            self.limits.ws_ping_interval,
+        );
+        let mut awaiting_pong = false;
+        loop {
+            let step = tokio::select! {
+                biased;
+                message = incoming.next() => match message {
+                    Some(Ok(message)) => {
+                        awaiting_pong = false;
+                        // Boxed: the rare, large futures (the token's database check) would
+                        // otherwise be part of every idle connection's state.
+                        Box::pin(self.received(message)).await
+                    }
+                    // Closed by the client, or the connection failed.
+                    Some(Err(_)) | None => return,
+                },
+                () = &mut init_deadline, if self.session.is_none() => {
+                    Step::Close(4408, "Connection initialisation timeout".to_owned())
+                }
+                _ = pings.tick() => if awaiting_pong {
+                    Step::Close(3008, "No pong to the last ping".to_owned())
+                } else {
+                    awaiting_pong = true;
+                    Step::Send(vec![json!({ "type": "ping" })])
+                },
+                Some((id, response)) = self.operations.next(), if !self.operations.is_empty() => {
+                    self.responded(id, response)
+                }
+            };
+            match step {
+                Step::Nothing => {}
+                Step::Send(messages) => {
+                    for message in messages {
+                        let text = Utf8Bytes::from(message.to_string());
+                        let sent = tokio::time::timeout(
+                            self.limits.ws_send_timeout,
+                            sink.send(Message::Text(text)),
+                        )
+                        .await;
+                        match sent {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => return,
+                            Err(_) => {
+                                tracing::info!("closing a WebSocket client that does not read");
+                                metrics::counter!("graphql_ws_slow_consumers_closed_total")
+                                    .increment(1);
+                                close(
+                                    &mut sink,
+                                    1008,
+                                    "The client did not read its messages in time",
+                                )
+                                .await;
+                                return;
+                            }
+                        }
+                    }
+                }
+                Step::Close(code, reason) => {
+                    close(&mut sink, code, &reason).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one message from the client.
+    async fn received(&mut self, message: Message) -> Step {
+        let text = match message {
+            Message::Text(text) => text,
+            // The library answers pings itself; a close ends the stream.
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return Step::Nothing,
+            Message::Binary(_) => return invalid("binary messages are not part of the protocol"),
+        };
+        let message: ClientMessage = match serde_json::from_str(&text) {
+            Ok(message) => message,
+            Err(e) => return invalid(&e.to_string()),
+        };
+        match message {
+            ClientMessage::ConnectionInit { payload } => {
+                if self.initialised {
+                    return Step::Close(4429, "Too many initialisation requests".to_owned());
+                }
+                self.initialised = true;
+                self.init(payload).await
+            }
+            ClientMessage::Ping {} => Step::Send(vec![json!({ "type": "pong" })]),
+            ClientMessage::Pong {} => Step::Nothing,
+            ClientMessage::Subscribe { id, payload } => self.subscribe(id, payload),
+            ClientMessage::Complete { id } => {
+                if let Some(handle) = self.running.remove(&id) {
+                    handle.abort();
+                }
+                Step::Nothing
+            }
+        }
+    }
+
+    /// `connection_init`: the payload's entries are the request's headers.
+    async fn init(&mut self, payload: Option<Value>) -> Step {
+        let headers = match payload {
+            None | Some(Value::Null) => HeaderMap::new(),
+            Some(Value::Object(entries)) => {
+                let mut headers = HeaderMap::new();
+                for (name, value) in entries {
+                    let (Ok(name), Some(Ok(value))) = (
+                        HeaderName::try_from(name.as_str()),
+                        value.as_str().map(HeaderValue::from_str),
+                    ) else {
+                        return invalid(&format!(
+                            "connection_init payload entry `{name}` is not a header (a string)"
+                        ));
+                    };
+                    headers.insert(name, value);
+                }
+                headers
+            }
+            Some(_) => return invalid("connection_init payload is not an object"),
+        };
+        let ctx = RequestContext::from_headers(&headers, self.state.keys());
+        if !ctx.header_problems.is_empty() {
+            let error = AppError::Validation(ctx.header_problems.clone());
+            return Step::Close(4400, reason(&error, &ctx));
+        }
+        match service::resolve_viewer(self.state.db(), &ctx.credentials).await {
+            Ok(viewer) => {
+                self.session = Some((Arc::new(ctx), viewer));
+                Step::Send(vec![json!({ "type": "connection_ack" })])
+            }
+            Err(error @ AppError::Unauthenticated(_)) => Step::Close(4401, reason(&error, &ctx)),
+            Err(error) => Step::Close(1011, reason(&error, &ctx)),
+        }
+    }
+
+    /// `subscribe`: starts an operation.
+    fn subscribe(&mut self, id: String, payload: SubscribePayload) -> Step {
+        let Some((ctx, viewer)) = &self.session else {
+            return Step::Close(4401, "Unauthorized".to_owned());
+        };
+        if self.running.contains_key(&id) {
+            return Step::Close(4409, format!("Subscriber for {id} already exists"));
+        }
+        let refuse = |error: AppError| {
+            let errors: Vec<Value> = error::gql_errors(&error, ctx.lang)
+                .into_iter()
+                .map(|e| serde_json::to_value(e.into_server_error(Default::default())))
+                .filter_map(Result::ok)
+                .map(without_locations)
+                .collect();
+            Step::Send(vec![
+                json!({ "id": id, "type": "error", "payload": errors }),
+            ])
+        };
+        if self.running.len() >= self.limits.ws_max_subscriptions {
+            return refuse(AppError::Validation(vec![
+                FieldError::new("subscribe", MessageId::TooManySubscriptions)
+                    .arg("max", self.limits.ws_max_subscriptions),
+            ]));
+        }
+        let Some(mut request) = gql_http::operation(
+            payload.query,
+            payload.operation_name,
+            payload.variables,
+            payload.extensions,
+        ) else {
+            return refuse(AppError::invalid(
+                "payload",
+                MessageId::GraphqlRequestMalformed,
+            ));
+        };
+        let mut subscription = false;
+        if let Some(parsed) = self.executor.documents.parsed(&request.query) {
+            subscription =
+                super::document::operation(&parsed.document, request.operation_name.as_deref())
+                    .is_some_and(|(_, operation)| operation.ty == OperationType::Subscription);
+            let aliases = super::document::alias_count(&parsed.document);
+            if aliases > self.limits.max_aliases {
+                return refuse(AppError::Validation(vec![
+                    FieldError::new("query", MessageId::TooManyAliases)
+                        .arg("count", aliases)
+                        .arg("max", self.limits.max_aliases),
+                ]));
+            }
+            request.set_parsed_query(parsed.document.clone());
+            if request.variables.is_empty() {
+                let operation = request.operation_name.clone();
+                request = request.data(Revalidation { parsed, operation });
+            }
+        }
+        // Loaders are per operation and serve queries; a subscription lives long and needs none.
+        if !subscription {
+            request = request.data(Loaders::new(&self.state, viewer));
+        }
+        let request = request
+            .data(viewer.clone())
+            .data(ctx.clone())
+            .data(self.state.clone());
+        let responses = self.executor.schema.execute_stream(request);
+        let (responses, handle) = futures_util::stream::abortable(responses);
+        let tagged = id.clone();
+        let ended = id.clone();
+        let operation: BoxStream<'static, _> = responses
+            .map(move |response| (tagged.clone(), Some(response)))
+            .chain(futures_util::stream::once(async move { (ended, None) }))
+            .boxed();
+        self.running.insert(id, handle);
+        self.operations.push(operation);
+        Step::Nothing
+    }
+
+    /// An operation answered (`Some`) or ended (`None`).
+    fn responded(&mut self, id: String, response: Option<async_graphql::Response>) -> Step {
+        let Some(mut response) = response else {
+            // Ended by the client's `complete` (nothing more to say) or by itself.
+            return if self.running.remove(&id).is_some() {
+                Step::Send(vec![json!({ "id": id, "type": "complete" })])
+            } else {
+                Step::Nothing
+            };
+        };
+        if !self.running.contains_key(&id) {
+            return Step::Nothing;
+        }
+        for error in &mut response.errors {
+            super::with_default_code(error);
+            error.locations.retain(|pos| pos.line > 0 && pos.column > 0);
+        }
+        if !gql_http::executed(&response) {
+            // Refused before it ran: one `error`, and the operation is over.
+            self.running.remove(&id);
+            let errors = serde_json::to_value(&response.errors).unwrap_or_default();
+            return Step::Send(vec![
+                json!({ "id": id, "type": "error", "payload": errors }),
+            ]);
+        }
+        let payload = serde_json::to_value(&response).unwrap_or_default();
+        Step::Send(vec![
+            json!({ "id": id, "type": "next", "payload": payload }),
+        ])
+    }
+}
+
+/// Closes with `code` and `reason`, waiting only briefly for a client that does not read.
+async fn close<S>(sink: &mut S, code: u16, reason: &str)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    // A close frame's reason is at most 123 bytes.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from(&reason[..end]),
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+}
+
+/// The protocol's answer to a message it does not know: 4400.
+fn invalid(detail: &str) -> Step {
+    Step::Close(4400, format!("Invalid message received: {detail}"))
+}
+
+/// The reason of a close caused by `error`, in the connection's language.
+fn reason(error: &AppError, ctx: &RequestContext) -> String {
+    error.messages(ctx.lang).last().cloned().unwrap_or_default()
+}
+
+/// A GraphQL error about the whole message, without a place in a document.
+fn without_locations(mut error: Value) -> Value {
+    if let Some(error) = error.as_object_mut() {
+        error.remove("locations");
+    }
+    error
+}
