@@ -31,6 +31,14 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// A document not validated yet.
+    pub fn new(document: ExecutableDocument) -> Self {
+        Self {
+            document,
+            validated: Mutex::new(Vec::new()),
+        }
+    }
+
     fn validated(&self, operation: Option<&str>) -> Option<ValidationResult> {
         lock(&self.validated)
             .iter()
@@ -92,10 +100,7 @@ impl DocumentCache {
         }
         self.misses.increment(1);
         let document = async_graphql::parser::parse_query(query).ok()?;
-        let parsed = Arc::new(Parsed {
-            document,
-            validated: Mutex::new(Vec::new()),
-        });
+        let parsed = Arc::new(Parsed::new(document));
         self.documents.insert(Arc::from(query), parsed.clone());
         Some(parsed)
     }

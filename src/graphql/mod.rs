@@ -66,6 +66,7 @@ pub fn routes(schema: ApiSchema) -> Router<AppState> {
     let executor = Executor {
         schema,
         documents: Arc::new(documents::DocumentCache::default()),
+        live: Arc::default(),
     };
     graphiql::asset_routes(Router::new())
         .route("/graphql", get(get_graphql).post(post_graphql))
@@ -78,6 +79,8 @@ pub fn routes(schema: ApiSchema) -> Router<AppState> {
 pub struct Executor {
     schema: ApiSchema,
     documents: Arc<documents::DocumentCache>,
+    /// The schema subscriptions run on over WebSocket, built with the first.
+    live: Arc<std::sync::OnceLock<subscription::LiveSchema>>,
 }
 
 async fn get_graphql(

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection,
+};
 use axum::extract::FromRequestParts as _;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -31,8 +33,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::documents::Revalidation;
+use super::documents::{Parsed, Revalidation};
 use super::loaders::Loaders;
+use super::subscription::{Phase, live_schema};
 use super::{Executor, error, http as gql_http};
 use crate::config::GraphqlLimits;
 use crate::context::RequestContext;
@@ -370,11 +373,8 @@ impl Connection {
                 MessageId::GraphqlRequestMalformed,
             ));
         };
-        let mut subscription = false;
+        let mut live = None;
         if let Some(parsed) = self.executor.documents.parsed(&request.query) {
-            subscription =
-                super::document::operation(&parsed.document, request.operation_name.as_deref())
-                    .is_some_and(|(_, operation)| operation.ty == OperationType::Subscription);
             let aliases = super::document::alias_count(&parsed.document);
             if aliases > self.limits.max_aliases {
                 return refuse(AppError::Validation(vec![
@@ -383,21 +383,39 @@ impl Connection {
                         .arg("max", self.limits.max_aliases),
                 ]));
             }
+            let selected =
+                super::document::operation(&parsed.document, request.operation_name.as_deref());
+            if let Some((_, operation)) = selected
+                && operation.ty == OperationType::Subscription
+            {
+                let one_field = matches!(
+                    operation.selection_set.node.items.as_slice(),
+                    [item] if matches!(item.node, Selection::Field(_))
+                );
+                if !one_field {
+                    return Step::Send(vec![json!({ "id": id, "type": "error", "payload": [{
+                        "message": "A subscription selects exactly one top-level field",
+                        "extensions": { "code": "BAD_USER_INPUT" } }] })]);
+                }
+                live = Some(parsed.document.clone());
+            }
             request.set_parsed_query(parsed.document.clone());
             if request.variables.is_empty() {
                 let operation = request.operation_name.clone();
                 request = request.data(Revalidation { parsed, operation });
             }
         }
-        // Loaders are per operation and serve queries; a subscription lives long and needs none.
-        if !subscription {
-            request = request.data(Loaders::new(&self.state, viewer));
-        }
-        let request = request
-            .data(viewer.clone())
-            .data(ctx.clone())
-            .data(self.state.clone());
-        let responses = self.executor.schema.execute_stream(request);
+        let responses = match live {
+            Some(document) => self.live_operation(document, &request, ctx, viewer),
+            None => {
+                let request = request
+                    .data(Loaders::new(&self.state, viewer))
+                    .data(viewer.clone())
+                    .data(ctx.clone())
+                    .data(self.state.clone());
+                self.executor.schema.execute_stream(request)
+            }
+        };
         let (responses, handle) = futures_util::stream::abortable(responses);
         let tagged = id.clone();
         let ended = id.clone();
@@ -408,6 +426,76 @@ impl Connection {
         self.running.insert(id, handle);
         self.operations.push(operation);
         Step::Nothing
+    }
+
+    /// A subscription, run on [`LiveRoot`](super::subscription::LiveRoot) (see there why): its
+    /// document as a query on that root, once to check it and open its watch, then once per
+    /// update. A response is sent for the start only when it failed.
+    fn live_operation(
+        &self,
+        mut document: ExecutableDocument,
+        request: &async_graphql::Request,
+        ctx: &Arc<RequestContext>,
+        viewer: &Viewer,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        match &mut document.operations {
+            DocumentOperations::Single(operation) => operation.node.ty = OperationType::Query,
+            DocumentOperations::Multiple(operations) => {
+                for operation in operations.values_mut() {
+                    operation.node.ty = OperationType::Query;
+                }
+            }
+        }
+        let schema = self
+            .executor
+            .live
+            .get_or_init(|| live_schema(&self.limits))
+            .clone();
+        let (variables, operation_name) =
+            (request.variables.clone(), request.operation_name.clone());
+        let (viewer, ctx, state) = (viewer.clone(), ctx.clone(), self.state.clone());
+        // Every run of a subscription has the same document, variables and schema: the full
+        // rules run once, at the start, and their outcome holds for every update.
+        let parsed = Arc::new(Parsed::new(document));
+        let run = Arc::new(move |phase: Phase| {
+            let mut request = async_graphql::Request::new(String::new())
+                .variables(variables.clone())
+                .data(Revalidation {
+                    parsed: parsed.clone(),
+                    operation: operation_name.clone(),
+                })
+                .data(phase)
+                .data(viewer.clone())
+                .data(ctx.clone())
+                .data(state.clone());
+            request.operation_name.clone_from(&operation_name);
+            request.set_parsed_query(parsed.document.clone());
+            let schema = schema.clone();
+            // Boxed: the executor's state exists only while an update runs.
+            Box::pin(async move { schema.execute(request).await })
+        });
+        let slot = Arc::new(std::sync::Mutex::new(None));
+        let start = run(Phase::Start(slot.clone()));
+        futures_util::stream::once(start)
+            .flat_map(move |started| {
+                let watch = slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                match watch {
+                    Some(watch) if started.errors.is_empty() => {
+                        let run = run.clone();
+                        watch
+                            .into_stream()
+                            .then(move |update| {
+                                run(Phase::Update(std::sync::Mutex::new(Some(update))))
+                            })
+                            .boxed()
+                    }
+                    _ => futures_util::stream::once(async move { started }).boxed(),
+                }
+            })
+            .boxed()
     }
 
     /// An operation answered (`Some`) or ended (`None`).

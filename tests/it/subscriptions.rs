@@ -267,7 +267,7 @@ async fn bad_ids_are_refused_in_the_connections_language() {
     let refused = client.next().await;
     assert_eq!(refused["id"], "many");
     let payload = next_payload(&refused, "many");
-    assert_eq!(payload["data"], Value::Null);
+    assert_eq!(payload["data"], json!({ "profileChanged": null }));
     assert_eq!(payload["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(
         payload["errors"][0]["message"],
@@ -877,7 +877,7 @@ async fn no_subscriber_ever_receives_a_profile_it_may_not_see_at_that_moment() {
 #[tokio::test]
 async fn a_client_that_does_not_read_gets_the_latest_states_or_is_closed_and_hurts_no_one() {
     let mut config = test_config();
-    config.graphql.ws_send_timeout = Duration::from_secs(2);
+    config.graphql.ws_send_timeout = Duration::from_secs(4);
     let app = TestApp::with_config(config).await;
     // With the id that is no user's, the most one subscription may watch.
     let ids: Vec<String> = (1..=99).map(uid).collect();
@@ -890,7 +890,7 @@ async fn a_client_that_does_not_read_gets_the_latest_states_or_is_closed_and_hur
     // Aliases make each update a few kilobytes, so that the buffers between the server and a
     // client that does not read fill within a few rounds.
     let query = "subscription($ids: [ID!]!) { profileChanged(ids: $ids) {
-        id bio b1: bio b2: bio b3: bio b4: bio b5: bio } }";
+        id bio b1: bio b2: bio b3: bio b4: bio b5: bio b6: bio b7: bio b8: bio b9: bio b10: bio b11: bio b12: bio b13: bio b14: bio b15: bio b16: bio b17: bio b18: bio b19: bio b20: bio } }";
 
     let mut prompt = Client::connect(address).await;
     let small = || Client::connect_over(address, Some("graphql-transport-ws"), Some(4096));
@@ -904,13 +904,13 @@ async fn a_client_that_does_not_read_gets_the_latest_states_or_is_closed_and_hur
     // The prompt client reads all along; the paused one stops reading for less than the send
     // timeout, then reads on.
     let prompt = tokio::spawn(latest_states(prompt, Duration::ZERO));
-    let paused = tokio::spawn(latest_states(paused, Duration::from_millis(1500)));
+    let paused = tokio::spawn(latest_states(paused, Duration::from_millis(2500)));
 
     // Every id changes, with a long bio, for longer than the send timeout.
     let padding = "x".repeat(400);
     let started = std::time::Instant::now();
     let mut rounds = 0;
-    while started.elapsed() < Duration::from_secs(4) && rounds < 1000 {
+    while started.elapsed() < Duration::from_secs(7) && rounds < 1000 {
         rounds += 1;
         app.execute(&format!(
             "UPDATE users SET bio = 'r{rounds} {padding}' WHERE id <> '{MISSING}'"
