@@ -381,6 +381,11 @@ impl Db {
         })
     }
 
+    /// The primary's URL, for the bulk writer's own connection (see `db::bulk`).
+    pub(super) fn url(&self) -> &SecretString {
+        &self.url
+    }
+
     /// The primary's pool.
     pub fn pool(&self) -> &DbPool {
         &self.pool
