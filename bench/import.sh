@@ -83,7 +83,8 @@ for line in open(sys.argv[1]):
     except ValueError:
         continue
     if e.get("message") == "file imported":
-        print(f"      {e[\"pass\"]:>8}: {e[\"documents\"]:>9} documents in {e[\"seconds\"]:7.1f} s, {e[\"documents_per_second\"]:>9.0f}/s")
+        print("      %8s: %9d documents in %7.1f s, %9.0f/s"
+              % (e["pass"], e["documents"], e["seconds"], e["documents_per_second"]))
 ' "$BENCH_TMP/import.err"
 	echo "    the import's report:"
 	sed 's/^/      /' "$BENCH_TMP/report.txt" | head -12
