@@ -377,14 +377,19 @@ impl BulkWriter {
                 tracing::warn!(%error, "the bulk writer's connection ended");
             }
         });
-        // A batch's statements are bounded by its size, not by a waiting client: the pool's
-        // short statement_timeout does not apply. synchronous_commit = off: a crash of the
+        // Every bulk statement reaches the rows of one batch by key, but right after a load the
+        // planner's statistics lag behind (autovacuum analyzes later): it chose to scan all of
+        // `users` for a batch of 2,000 photos, a cost that grows with the table. enable_seqscan
+        // = off is a penalty, not a ban: the staging tables are still scanned, the real ones
+        // are reached through their indexes. A batch's statements are bounded by its size, not
+        // by a waiting client: the pool's short statement_timeout does not apply. synchronous_commit = off: a crash of the
         // server may lose the last batches' commits, but each batch's checkpoint is lost with
         // it, so a resumed import writes them again; flushing the WAL at every batch would
         // cost more than the whole batch.
         let setup = format!(
             "SET application_name = '{APPLICATION_NAME} bulk'; SET TIME ZONE 'UTC'; \
-             SET statement_timeout = '10min'; SET synchronous_commit = off; {} {} {} {}",
+             SET statement_timeout = '10min'; SET synchronous_commit = off; \
+             SET enable_seqscan = off; {} {} {} {}",
             staging::<UserRecord>(),
             staging::<MediaRecord>(),
             staging::<FollowRecord>(),
@@ -436,8 +441,8 @@ impl BulkWriter {
             let result = async {
                 // Rows that already hold the wanted photo are fine too: only a wanted photo
                 // that is not the user's own media item (or a user who is not there) fails.
-                // `u.id = ANY($1)` repeats the join for the planner: without it, it estimated
-                // the unnest at a guess and scanned all users (4x slower per batch).
+                // `u.id = ANY($1)` repeats the join for the planner, so it can look the batch's
+                // users up by index.
                 let failed: Vec<String> = transaction
                     .query(
                         "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS p (id, media)), \
