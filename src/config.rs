@@ -78,6 +78,10 @@ pub enum Command {
         /// Documents written per transaction.
         #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
         batch_size: u32,
+        /// Continue an interrupted import (Ctrl-C, a crash, a lost connection) after the last
+        /// batch it wrote, instead of starting anew.
+        #[arg(long)]
+        resume: bool,
     },
     /// Verify the follower/following counters against the follow table and repair drift.
     Recount,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::db::Db;
-use crate::db::bulk::{self, BlockRecord, FollowRecord, MediaRecord, Outcome, UserRecord};
+use crate::db::bulk::{BlockRecord, BulkWriter, Dataset, FollowRecord, MediaRecord, UserRecord};
 use crate::profiles::ObjectId;
 
 /// The id of the seed's example user.
@@ -16,21 +16,6 @@ pub const EXAMPLE_USER_ID: &str = "507f1f77bcf86cd799439011";
 pub const EXAMPLE_PHOTO_ID: &str = "507f1f77bcf86cd799439012";
 /// A private demo user, for trying follow requests.
 pub const PRIVATE_USER_ID: &str = "64f0c0de0000000000000002";
-
-/// The demo rows, in the order they must be written.
-#[derive(Debug, Clone, Default)]
-pub struct DemoData {
-    /// Users.
-    pub users: Vec<UserRecord>,
-    /// Media items.
-    pub media: Vec<MediaRecord>,
-    /// Profile photos: (user id, media id).
-    pub photos: Vec<(String, Option<String>)>,
-    /// Follow relations.
-    pub follows: Vec<FollowRecord>,
-    /// Blocks.
-    pub blocks: Vec<BlockRecord>,
-}
 
 struct Person {
     name: &'static str,
@@ -312,8 +297,8 @@ fn follow(follower: &str, followee: &str, status: &str, at: DateTime<Utc>) -> Fo
 }
 
 /// The demo data set, with birth dates that give the documented ages on `today`.
-pub fn demo_data(today: NaiveDate) -> DemoData {
-    let mut data = DemoData::default();
+pub fn demo_data(today: NaiveDate) -> Dataset {
+    let mut data = Dataset::default();
     let john_created = created_at(EXAMPLE_USER_ID);
     data.users.push(UserRecord {
         id: EXAMPLE_USER_ID.to_owned(),
@@ -425,43 +410,16 @@ pub struct SeedSummary {
 /// Writes the demo data set (idempotent).
 pub async fn seed(db: &Db) -> anyhow::Result<SeedSummary> {
     let data = demo_data(Utc::now().date_naive());
-    let mut conn = db.conn().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut summary = SeedSummary::default();
-    let mut tally = |outcomes: Vec<Outcome>| -> anyhow::Result<()> {
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Inserted => summary.inserted += 1,
-                Outcome::Updated => summary.updated += 1,
-                Outcome::Skipped(reason) => anyhow::bail!("demo data rejected: {reason}"),
-            }
-        }
-        Ok(())
-    };
     let to_anyhow = |e: crate::error::AppError| anyhow::anyhow!("{e}");
-    tally(
-        bulk::write_batch(&mut conn, &data.users)
-            .await
-            .map_err(to_anyhow)?,
-    )?;
-    tally(
-        bulk::write_batch(&mut conn, &data.media)
-            .await
-            .map_err(to_anyhow)?,
-    )?;
-    let failed = bulk::set_profile_photos(&mut conn, &data.photos)
-        .await
-        .map_err(to_anyhow)?;
-    anyhow::ensure!(failed.is_empty(), "demo photos not set for {failed:?}");
-    tally(
-        bulk::write_batch(&mut conn, &data.follows)
-            .await
-            .map_err(to_anyhow)?,
-    )?;
-    tally(
-        bulk::write_batch(&mut conn, &data.blocks)
-            .await
-            .map_err(to_anyhow)?,
-    )?;
+    let mut writer = BulkWriter::connect(db).await.map_err(to_anyhow)?;
+    let written = writer.write_all(&data).await.map_err(to_anyhow)?;
+    if let Some((_, reason)) = written.skipped.first() {
+        anyhow::bail!("demo data rejected: {reason}");
+    }
+    let summary = SeedSummary {
+        inserted: usize::try_from(written.inserted).unwrap_or(usize::MAX),
+        updated: usize::try_from(written.updated).unwrap_or(usize::MAX),
+    };
     Ok(summary)
 }
 

@@ -65,13 +65,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dir,
             strict,
             batch_size,
+            resume,
         } => {
             let (database, db) = open_current(&config).await?;
-            let report = crate::import::run(&db, &dir, batch_size as usize).await;
+            let mut options = crate::import::Options::new(batch_size as usize);
+            options.resume = resume;
+            stop_on_ctrl_c(options.stop.clone());
+            let report = crate::import::run_with(&db, &dir, &options).await;
             db.close();
             database.stop();
             let report = report?;
             report.print(&mut std::io::stdout())?;
+            if report.interrupted {
+                println!(
+                    "\nStopped on request; every batch written so far is kept. To continue:\n  \
+                     profile-api import {} --resume",
+                    dir.display()
+                );
+                return Ok(ExitCode::from(130));
+            }
             if strict && report.skipped() > 0 {
                 return Ok(ExitCode::from(2));
             }
@@ -93,6 +105,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first Ctrl-C asks a long command to stop after its current step (`stop` is set); a
+/// second one ends the process at once.
+fn stop_on_ctrl_c(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        eprintln!("\nStopping after the current batch (Ctrl-C again to quit at once)…");
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
 }
 
 /// Opens the database for a command that needs the schema current.

@@ -1,28 +1,42 @@
-//! Batched, idempotent writes of whole records, used by `import` and the demo seed: an existing
-//! id (or pair) is updated, a new one inserted, and each row's outcome is reported.
+//! The one bulk writer: `import`, the demo seed and the test fixtures all write through it, in
+//! the one order users → media → profile photos → follows → blocks ([`BulkWriter::write_all`]
+//! for a data set in memory; `import` streams the same steps file by file).
 //!
-//! A batch is written in one transaction. If the batch fails because of one bad row, it is
-//! written again row by row, each in its own transaction, so the bad row is named and the rest
-//! still land.
+//! A batch is one transaction: its rows go by `COPY … FROM STDIN (FORMAT binary)` into a
+//! temporary staging table, then one set-based `INSERT … SELECT … ON CONFLICT DO UPDATE` moves
+//! them into the real table (an existing id or pair is updated, a new one inserted), and the
+//! import's checkpoint is saved in the same transaction. The tables' statement-level triggers
+//! fire once per statement: the follow counters of the users a batch touches are brought up to
+//! date set-based inside the transaction (so no reader sees counts that disagree with
+//! `follows`), and the change stream announces the batch to every running instance's cache. If
+//! the set-based statement fails because of a bad row (a username taken in another letter case,
+//! a photo that is not the user's), the batch is written again row by row from the same staging
+//! table, each row under its own savepoint, so the bad row is named and the rest still land.
+//!
+//! Why a tokio-postgres connection of its own: diesel-async 0.9 (our driver for everything else)
+//! has no COPY, and diesel's own `copy_from` needs the synchronous libpq connection. tokio-postgres
+//! is the client diesel-async is built on (no new dependency tree), and its binary `copy_in`
+//! sends typed values with no text escaping to get wrong. COPY, the staging tables and the
+//! upserts must share a session and a transaction, so the whole batch runs on that connection:
+//! this is the one transaction in the code base not run by `db::pool::transaction!` (which is
+//! tied to diesel's connection type); it retries a lost race the same way.
 
 use std::collections::HashSet;
-use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::sql;
-use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{Array, Bool, Text};
-use diesel::upsert::excluded;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::pin_mut;
+use secrecy::ExposeSecret;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, NoTls, Transaction};
 
-use super::pool::is_unavailable;
-use super::schema::{blocks, follows, media, users};
+use super::Db;
+use super::pool::APPLICATION_NAME;
 use crate::error::{AppError, AppResult};
 
 /// A user as imported or seeded (everything but the profile photo, set afterwards).
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = users)]
+#[derive(Debug, Clone)]
 pub struct UserRecord {
     /// Id.
     pub id: String,
@@ -65,8 +79,7 @@ pub struct UserRecord {
 }
 
 /// A media item.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = media)]
+#[derive(Debug, Clone)]
 pub struct MediaRecord {
     /// Id.
     pub id: String,
@@ -75,15 +88,13 @@ pub struct MediaRecord {
     /// URL.
     pub url: String,
     /// `image` or `video`.
-    #[diesel(column_name = type_)]
     pub media_type: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
 
 /// A follow relation.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = follows)]
+#[derive(Debug, Clone)]
 pub struct FollowRecord {
     /// Who follows.
     pub follower_id: String,
@@ -96,8 +107,7 @@ pub struct FollowRecord {
 }
 
 /// A block.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = blocks)]
+#[derive(Debug, Clone)]
 pub struct BlockRecord {
     /// Who blocks.
     pub blocker_id: String,
@@ -107,296 +117,657 @@ pub struct BlockRecord {
     pub created_at: DateTime<Utc>,
 }
 
-/// What happened to one record.
+/// A whole data set in memory (the demo data, a test's fixtures).
+#[derive(Debug, Default, Clone)]
+pub struct Dataset {
+    /// Users.
+    pub users: Vec<UserRecord>,
+    /// Media items.
+    pub media: Vec<MediaRecord>,
+    /// Profile photos: (user id, media id).
+    pub photos: Vec<(String, Option<String>)>,
+    /// Follow relations.
+    pub follows: Vec<FollowRecord>,
+    /// Blocks.
+    pub blocks: Vec<BlockRecord>,
+}
+
+/// What a batch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// New rows.
+    pub inserted: u64,
+    /// Existing rows overwritten.
+    pub updated: u64,
+    /// The rows not written (their index in the batch), and why.
+    pub skipped: Vec<(usize, String)>,
+}
+
+impl Written {
+    fn add(&mut self, other: Written) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.skipped.extend(other.skipped);
+    }
+}
+
+/// Counts of one file so far (see [`Checkpoint`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// New rows.
+    pub inserted: u64,
+    /// Existing rows overwritten.
+    pub updated: u64,
+    /// Documents not written.
+    pub skipped: u64,
+    /// Values dropped from written documents.
+    pub warnings: u64,
+}
+
+/// Where an import's pass over a file stands, saved with the batch it follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// A new row.
-    Inserted,
-    /// An existing row, overwritten.
-    Updated,
-    /// Not written, and why.
-    Skipped(String),
+pub struct Checkpoint {
+    /// The pass: `users`, `media`, `photos`, `follows` or `blocks`.
+    pub pass: String,
+    /// The file, as given.
+    pub source: String,
+    /// The file's size.
+    pub file_size: u64,
+    /// Everything before this byte is written.
+    pub byte_offset: u64,
+    /// The last line written (1-based; 0 before the first).
+    pub line: u64,
+    /// The whole file is written.
+    pub done: bool,
+    /// The file's counts up to here.
+    pub tally: Tally,
 }
 
-/// Records that [`write_batch`] can upsert.
-pub trait Upsert: Sized + Send + Sync {
-    /// Upserts `rows` in one statement; returns, per row, whether it was inserted (else updated).
-    fn upsert<'a>(
-        conn: &'a mut AsyncPgConnection,
-        rows: &'a [Self],
-    ) -> impl Future<Output = QueryResult<Vec<bool>>> + Send + 'a;
+/// Records the bulk writer can load: a staging table and the statement that upserts from it.
+pub trait Stage: Send + Sync {
+    /// The temporary staging table.
+    const STAGING: &'static str;
+    /// Its columns after `ord` (the row's index in the batch), with their types.
+    const COLUMNS: &'static [(&'static str, Type)];
+    /// Moves the staged rows whose `ord` is `$1` (all of them when `$1` is null) into the real
+    /// table; returns (inserted, updated).
+    const UPSERT: &'static str;
+    /// The row's values, in [`Stage::COLUMNS`] order.
+    fn values(&self) -> Vec<&(dyn ToSql + Sync)>;
 }
 
-/// `xmax = 0` holds for a row this statement inserted and not for one it updated.
-fn inserted_flag() -> diesel::expression::SqlLiteral<Bool> {
-    sql::<Bool>("xmax = 0")
+/// Wraps an `INSERT … RETURNING (xmax = 0) AS inserted` into the counts the report needs:
+/// `xmax = 0` holds for a row the statement inserted and not for one it updated.
+macro_rules! upsert {
+    ($insert:literal) => {
+        concat!(
+            "WITH written AS (",
+            $insert,
+            " RETURNING (xmax = 0) AS inserted) \
+             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+        )
+    };
 }
 
-impl Upsert for UserRecord {
-    fn upsert<'a>(
-        conn: &'a mut AsyncPgConnection,
-        rows: &'a [Self],
-    ) -> impl Future<Output = QueryResult<Vec<bool>>> + Send + 'a {
-        diesel::insert_into(users::table)
-            .values(rows)
-            .on_conflict(users::id)
-            .do_update()
-            .set((
-                users::name.eq(excluded(users::name)),
-                users::surname.eq(excluded(users::surname)),
-                users::username.eq(excluded(users::username)),
-                users::availability_status.eq(excluded(users::availability_status)),
-                users::interests.eq(excluded(users::interests)),
-                users::expertise.eq(excluded(users::expertise)),
-                users::birth_date.eq(excluded(users::birth_date)),
-                users::minute_price_in_live_stream.eq(excluded(users::minute_price_in_live_stream)),
-                users::bio.eq(excluded(users::bio)),
-                users::instagram.eq(excluded(users::instagram)),
-                users::snapchat.eq(excluded(users::snapchat)),
-                users::x.eq(excluded(users::x)),
-                users::tiktok.eq(excluded(users::tiktok)),
-                users::facebook.eq(excluded(users::facebook)),
-                users::is_private.eq(excluded(users::is_private)),
-                users::deactivated_at.eq(excluded(users::deactivated_at)),
-                users::created_at.eq(excluded(users::created_at)),
-                users::updated_at.eq(excluded(users::updated_at)),
-            ))
-            .returning(inserted_flag())
-            .get_results(conn)
+impl Stage for UserRecord {
+    const STAGING: &'static str = "bulk_users";
+    const COLUMNS: &'static [(&'static str, Type)] = &[
+        ("id", Type::TEXT),
+        ("name", Type::TEXT),
+        ("surname", Type::TEXT),
+        ("username", Type::TEXT),
+        ("availability_status", Type::TEXT),
+        ("interests", Type::TEXT_ARRAY),
+        ("expertise", Type::TEXT),
+        ("birth_date", Type::DATE),
+        ("minute_price_in_live_stream", Type::INT4),
+        ("bio", Type::TEXT),
+        ("instagram", Type::TEXT),
+        ("snapchat", Type::TEXT),
+        ("x", Type::TEXT),
+        ("tiktok", Type::TEXT),
+        ("facebook", Type::TEXT),
+        ("is_private", Type::BOOL),
+        ("deactivated_at", Type::TIMESTAMPTZ),
+        ("created_at", Type::TIMESTAMPTZ),
+        ("updated_at", Type::TIMESTAMPTZ),
+    ];
+    const UPSERT: &'static str = upsert!(
+        "INSERT INTO users (id, name, surname, username, availability_status, interests, \
+             expertise, birth_date, minute_price_in_live_stream, bio, instagram, snapchat, x, \
+             tiktok, facebook, is_private, deactivated_at, created_at, updated_at) \
+         SELECT id, name, surname, username, availability_status, interests, expertise, \
+             birth_date, minute_price_in_live_stream, bio, instagram, snapchat, x, tiktok, \
+             facebook, is_private, deactivated_at, created_at, updated_at \
+           FROM bulk_users WHERE $1::int4 IS NULL OR ord = $1 ORDER BY id \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, surname = excluded.surname, \
+             username = excluded.username, availability_status = excluded.availability_status, \
+             interests = excluded.interests, expertise = excluded.expertise, \
+             birth_date = excluded.birth_date, \
+             minute_price_in_live_stream = excluded.minute_price_in_live_stream, \
+             bio = excluded.bio, instagram = excluded.instagram, snapchat = excluded.snapchat, \
+             x = excluded.x, tiktok = excluded.tiktok, facebook = excluded.facebook, \
+             is_private = excluded.is_private, deactivated_at = excluded.deactivated_at, \
+             created_at = excluded.created_at, updated_at = excluded.updated_at"
+    );
+
+    fn values(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.id,
+            &self.name,
+            &self.surname,
+            &self.username,
+            &self.availability_status,
+            &self.interests,
+            &self.expertise,
+            &self.birth_date,
+            &self.minute_price_in_live_stream,
+            &self.bio,
+            &self.instagram,
+            &self.snapchat,
+            &self.x,
+            &self.tiktok,
+            &self.facebook,
+            &self.is_private,
+            &self.deactivated_at,
+            &self.created_at,
+            &self.updated_at,
+        ]
     }
 }
 
-impl Upsert for MediaRecord {
-    fn upsert<'a>(
-        conn: &'a mut AsyncPgConnection,
-        rows: &'a [Self],
-    ) -> impl Future<Output = QueryResult<Vec<bool>>> + Send + 'a {
-        diesel::insert_into(media::table)
-            .values(rows)
-            .on_conflict(media::id)
-            .do_update()
-            .set((
-                media::owner_id.eq(excluded(media::owner_id)),
-                media::url.eq(excluded(media::url)),
-                media::type_.eq(excluded(media::type_)),
-                media::created_at.eq(excluded(media::created_at)),
-            ))
-            .returning(inserted_flag())
-            .get_results(conn)
+impl Stage for MediaRecord {
+    const STAGING: &'static str = "bulk_media";
+    const COLUMNS: &'static [(&'static str, Type)] = &[
+        ("id", Type::TEXT),
+        ("owner_id", Type::TEXT),
+        ("url", Type::TEXT),
+        ("type", Type::TEXT),
+        ("created_at", Type::TIMESTAMPTZ),
+    ];
+    const UPSERT: &'static str = upsert!(
+        "INSERT INTO media (id, owner_id, url, type, created_at) \
+         SELECT id, owner_id, url, type, created_at \
+           FROM bulk_media WHERE $1::int4 IS NULL OR ord = $1 ORDER BY id \
+         ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, url = excluded.url, \
+             type = excluded.type, created_at = excluded.created_at"
+    );
+
+    fn values(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.id,
+            &self.owner_id,
+            &self.url,
+            &self.media_type,
+            &self.created_at,
+        ]
     }
 }
 
-impl Upsert for FollowRecord {
-    fn upsert<'a>(
-        conn: &'a mut AsyncPgConnection,
-        rows: &'a [Self],
-    ) -> impl Future<Output = QueryResult<Vec<bool>>> + Send + 'a {
-        diesel::insert_into(follows::table)
-            .values(rows)
-            .on_conflict((follows::follower_id, follows::followee_id))
-            .do_update()
-            .set((
-                follows::status.eq(excluded(follows::status)),
-                follows::created_at.eq(excluded(follows::created_at)),
-            ))
-            .returning(inserted_flag())
-            .get_results(conn)
+impl Stage for FollowRecord {
+    const STAGING: &'static str = "bulk_follows";
+    const COLUMNS: &'static [(&'static str, Type)] = &[
+        ("follower_id", Type::TEXT),
+        ("followee_id", Type::TEXT),
+        ("status", Type::TEXT),
+        ("created_at", Type::TIMESTAMPTZ),
+    ];
+    const UPSERT: &'static str = upsert!(
+        "INSERT INTO follows (follower_id, followee_id, status, created_at) \
+         SELECT follower_id, followee_id, status, created_at \
+           FROM bulk_follows WHERE $1::int4 IS NULL OR ord = $1 ORDER BY follower_id, followee_id \
+         ON CONFLICT (follower_id, followee_id) DO UPDATE SET status = excluded.status, \
+             created_at = excluded.created_at"
+    );
+
+    fn values(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.follower_id,
+            &self.followee_id,
+            &self.status,
+            &self.created_at,
+        ]
     }
 }
 
-impl Upsert for BlockRecord {
-    async fn upsert(conn: &mut AsyncPgConnection, rows: &[Self]) -> QueryResult<Vec<bool>> {
-        {
-            let flags = diesel::insert_into(blocks::table)
-                .values(rows)
-                .on_conflict((blocks::blocker_id, blocks::blocked_id))
-                .do_update()
-                .set(blocks::created_at.eq(excluded(blocks::created_at)))
-                .returning(inserted_flag())
-                .get_results(&mut *conn)
-                .await?;
-            // A block ends every follow between the two users, in both directions.
-            let blockers: Vec<&str> = rows.iter().map(|r| r.blocker_id.as_str()).collect();
-            let blocked: Vec<&str> = rows.iter().map(|r| r.blocked_id.as_str()).collect();
-            diesel::sql_query(
-                "DELETE FROM follows f USING unnest($1::text[], $2::text[]) AS b (blocker, blocked) \
-                 WHERE (f.follower_id = b.blocker AND f.followee_id = b.blocked) \
-                    OR (f.follower_id = b.blocked AND f.followee_id = b.blocker)",
-            )
-            .bind::<Array<Text>, _>(blockers)
-            .bind::<Array<Text>, _>(blocked)
-            .execute(conn)
-            .await?;
-            Ok(flags)
-        }
+impl Stage for BlockRecord {
+    const STAGING: &'static str = "bulk_blocks";
+    const COLUMNS: &'static [(&'static str, Type)] = &[
+        ("blocker_id", Type::TEXT),
+        ("blocked_id", Type::TEXT),
+        ("created_at", Type::TIMESTAMPTZ),
+    ];
+    // The follows between the two users end by the trigger `blocks_end_follows`, the same rule
+    // the live block goes through.
+    const UPSERT: &'static str = upsert!(
+        "INSERT INTO blocks (blocker_id, blocked_id, created_at) \
+         SELECT blocker_id, blocked_id, created_at \
+           FROM bulk_blocks WHERE $1::int4 IS NULL OR ord = $1 ORDER BY blocker_id, blocked_id \
+         ON CONFLICT (blocker_id, blocked_id) DO UPDATE SET created_at = excluded.created_at"
+    );
+
+    fn values(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![&self.blocker_id, &self.blocked_id, &self.created_at]
     }
 }
 
-/// Writes a batch in one transaction, falling back to one transaction per row when the batch
-/// fails, so that a bad row is reported and the others are still written.
-pub async fn write_batch<T: Upsert>(
-    conn: &mut AsyncPgConnection,
-    rows: &[T],
-) -> AppResult<Vec<Outcome>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
+/// How many times a batch that lost a race the database detected is tried in all (as
+/// `transaction!` does).
+const ATTEMPTS: u32 = 3;
+
+/// The bulk writer's connection, with its staging tables.
+pub struct BulkWriter {
+    client: Client,
+}
+
+impl std::fmt::Debug for BulkWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkWriter").finish_non_exhaustive()
     }
-    let batch = conn
-        .transaction(async |conn| T::upsert(conn, rows).await)
-        .await;
-    match batch {
-        Ok(flags) if flags.len() == rows.len() => Ok(flags.into_iter().map(outcome).collect()),
-        Ok(_) => Err(AppError::internal(anyhow::anyhow!(
-            "upsert returned a row count unlike the batch"
-        ))),
-        Err(e) if is_unavailable(&e) => Err(e.into()),
-        Err(_) => {
-            let mut outcomes = Vec::with_capacity(rows.len());
-            for row in rows {
-                let single = std::slice::from_ref(row);
-                let result = conn
-                    .transaction(async |conn| T::upsert(conn, single).await)
-                    .await;
-                outcomes.push(match result {
-                    Ok(flags) => <[bool]>::first(&flags)
-                        .copied()
-                        .map_or(Outcome::Updated, outcome),
-                    Err(e) if is_unavailable(&e) => return Err(e.into()),
-                    Err(e) => Outcome::Skipped(describe(&e)),
-                });
+}
+
+impl BulkWriter {
+    /// Opens the writer's own connection to `db`'s primary and creates its staging tables.
+    pub async fn connect(db: &Db) -> AppResult<Self> {
+        let (client, connection) = tokio_postgres::connect(db.url().expose_secret(), NoTls)
+            .await
+            .map_err(|e| AppError::Unavailable(format!("database unreachable: {e}")))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(%error, "the bulk writer's connection ended");
             }
-            Ok(outcomes)
+        });
+        // Every bulk statement reaches the rows of one batch by key, but right after a load the
+        // planner's statistics lag behind (autovacuum analyzes later): it chose to scan all of
+        // `users` for a batch of 2,000 photos, a cost that grows with the table. enable_seqscan
+        // = off is a penalty, not a ban: the staging tables are still scanned, the real ones
+        // are reached through their indexes. A batch's statements are bounded by its size, not
+        // by a waiting client: the pool's short statement_timeout does not apply. synchronous_commit = off: a crash of the
+        // server may lose the last batches' commits, but each batch's checkpoint is lost with
+        // it, so a resumed import writes them again; flushing the WAL at every batch would
+        // cost more than the whole batch.
+        let setup = format!(
+            "SET application_name = '{APPLICATION_NAME} bulk'; SET TIME ZONE 'UTC'; \
+             SET statement_timeout = '10min'; SET synchronous_commit = off; \
+             SET enable_seqscan = off; {} {} {} {}",
+            staging::<UserRecord>(),
+            staging::<MediaRecord>(),
+            staging::<FollowRecord>(),
+            staging::<BlockRecord>(),
+        );
+        client.batch_execute(&setup).await.map_err(error)?;
+        Ok(Self { client })
+    }
+
+    /// Writes `rows` in one transaction (see the module's documentation), with `checkpoint`
+    /// saved in it, its tally advanced by what the batch did.
+    pub async fn write<T: Stage>(
+        &mut self,
+        rows: &[T],
+        checkpoint: Option<Checkpoint>,
+    ) -> AppResult<Written> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let transaction = self.client.transaction().await.map_err(error)?;
+            let result = write_in(&transaction, rows, checkpoint.clone()).await;
+            let result = match result {
+                Ok(written) => transaction.commit().await.map(|()| written),
+                Err(e) => Err(e),
+            };
+            match result.map_err(error) {
+                Err(AppError::Contention(reason)) if attempt < ATTEMPTS => {
+                    tracing::debug!(%reason, attempt, "a bulk batch lost a race; writing it again");
+                }
+                other => return other,
+            }
         }
+    }
+
+    /// Sets each user's profile photo (or clears it, for `None`) where the media item exists and
+    /// belongs to the user, in one transaction with `checkpoint`; returns the ids whose photo
+    /// could not be set (counted as warnings in the checkpoint's tally).
+    pub async fn set_profile_photos(
+        &mut self,
+        photos: &[(String, Option<String>)],
+        checkpoint: Option<Checkpoint>,
+    ) -> AppResult<Vec<String>> {
+        let ids: Vec<&str> = photos.iter().map(|(id, _)| id.as_str()).collect();
+        let media: Vec<Option<&str>> = photos.iter().map(|(_, m)| m.as_deref()).collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let transaction = self.client.transaction().await.map_err(error)?;
+            let result = async {
+                // Rows that already hold the wanted photo are fine too: only a wanted photo
+                // that is not the user's own media item (or a user who is not there) fails.
+                // `u.id = ANY($1)` repeats the join for the planner, so it can look the batch's
+                // users up by index.
+                let failed: Vec<String> = transaction
+                    .query(
+                        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS p (id, media)), \
+                         updated AS ( \
+                             UPDATE users u SET profile_photo_id = p.media FROM wanted p \
+                              WHERE u.id = p.id AND u.id = ANY($1::text[]) \
+                                AND u.profile_photo_id IS DISTINCT FROM p.media \
+                                AND (p.media IS NULL OR EXISTS (SELECT 1 FROM media m \
+                                     WHERE m.id = p.media AND m.owner_id = u.id)) \
+                             RETURNING u.id) \
+                         SELECT p.id FROM wanted p \
+                          WHERE p.media IS NOT NULL \
+                            AND NOT EXISTS (SELECT 1 FROM updated d WHERE d.id = p.id) \
+                            AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p.id \
+                                              AND u.id = ANY($1::text[]) \
+                                              AND u.profile_photo_id = p.media)",
+                        &[&ids, &media],
+                    )
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get(0))
+                    .collect::<Result<_, _>>()?;
+                if let Some(mut checkpoint) = checkpoint.clone() {
+                    checkpoint.tally.warnings += failed.len() as u64;
+                    save(&transaction, &checkpoint).await?;
+                }
+                Ok(failed)
+            }
+            .await;
+            let result = match result {
+                Ok(failed) => transaction.commit().await.map(|()| failed),
+                Err(e) => Err(e),
+            };
+            match result.map_err(error) {
+                Err(AppError::Contention(reason)) if attempt < ATTEMPTS => {
+                    tracing::debug!(%reason, attempt, "a bulk batch lost a race; writing it again");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes a whole data set in the one order (users, media, photos, follows, blocks); the
+    /// photos that could not be set are reported as skips of their own.
+    pub async fn write_all(&mut self, data: &Dataset) -> AppResult<Written> {
+        let mut written = self.write(&data.users, None).await?;
+        written.add(self.write(&data.media, None).await?);
+        for id in self.set_profile_photos(&data.photos, None).await? {
+            written.skipped.push((
+                0,
+                format!("the profile photo of {id} is not its own media item"),
+            ));
+        }
+        written.add(self.write(&data.follows, None).await?);
+        written.add(self.write(&data.blocks, None).await?);
+        Ok(written)
+    }
+
+    /// Of `ids`, those that are users.
+    pub async fn existing_users(&self, ids: &[&str]) -> AppResult<HashSet<String>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let rows = self
+            .client
+            .query("SELECT id FROM users WHERE id = ANY($1::text[])", &[&ids])
+            .await
+            .map_err(error)?;
+        rows.iter()
+            .map(|row| row.try_get(0).map_err(error))
+            .collect()
+    }
+
+    /// Of the pairs, those whose users have blocked one another (either way).
+    pub async fn blocked_pairs(
+        &self,
+        pairs: &[(&str, &str)],
+    ) -> AppResult<HashSet<(String, String)>> {
+        if pairs.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let firsts: Vec<&str> = pairs.iter().map(|(a, _)| *a).collect();
+        let seconds: Vec<&str> = pairs.iter().map(|(_, b)| *b).collect();
+        let rows = self
+            .client
+            .query(
+                "SELECT p.a, p.b FROM unnest($1::text[], $2::text[]) AS p (a, b) \
+                 WHERE EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = p.a AND blocked_id = p.b) \
+                                                      OR (blocker_id = p.b AND blocked_id = p.a))",
+                &[&firsts, &seconds],
+            )
+            .await
+            .map_err(error)?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0).map_err(error)?,
+                    row.try_get(1).map_err(error)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The checkpoints of the last import, in no particular order.
+    pub async fn checkpoints(&self) -> AppResult<Vec<Checkpoint>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT pass, source, file_size, byte_offset, line, done, inserted, updated, \
+                        skipped, warnings FROM import_checkpoints",
+                &[],
+            )
+            .await
+            .map_err(error)?;
+        rows.iter()
+            .map(|row| {
+                let number = |index: usize| -> AppResult<u64> {
+                    let value: i64 = row.try_get(index).map_err(error)?;
+                    Ok(u64::try_from(value).unwrap_or_default())
+                };
+                Ok(Checkpoint {
+                    pass: row.try_get(0).map_err(error)?,
+                    source: row.try_get(1).map_err(error)?,
+                    file_size: number(2)?,
+                    byte_offset: number(3)?,
+                    line: number(4)?,
+                    done: row.try_get(5).map_err(error)?,
+                    tally: Tally {
+                        inserted: number(6)?,
+                        updated: number(7)?,
+                        skipped: number(8)?,
+                        warnings: number(9)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets the last import's checkpoints (a new import starts).
+    pub async fn clear_checkpoints(&self) -> AppResult<()> {
+        self.client
+            .execute("DELETE FROM import_checkpoints", &[])
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    /// Saves a checkpoint on its own (a pass that ends without a batch to carry it).
+    pub async fn save_checkpoint(&mut self, checkpoint: &Checkpoint) -> AppResult<()> {
+        let transaction = self.client.transaction().await.map_err(error)?;
+        save(&transaction, checkpoint).await.map_err(error)?;
+        transaction.commit().await.map_err(error)
     }
 }
 
-fn outcome(inserted: bool) -> Outcome {
-    if inserted {
-        Outcome::Inserted
-    } else {
-        Outcome::Updated
+/// `CREATE TEMP TABLE` for `T`'s staging: no constraints (the real table's decide), emptied at
+/// every commit.
+fn staging<T: Stage>() -> String {
+    let columns: Vec<String> = T::COLUMNS
+        .iter()
+        .map(|(name, kind)| format!("{name} {kind}"))
+        .collect();
+    format!(
+        "CREATE TEMP TABLE {} (ord int4 NOT NULL, {}) ON COMMIT DELETE ROWS;",
+        T::STAGING,
+        columns.join(", ")
+    )
+}
+
+/// The batch's work inside its transaction.
+async fn write_in<T: Stage>(
+    transaction: &Transaction<'_>,
+    rows: &[T],
+    checkpoint: Option<Checkpoint>,
+) -> Result<Written, tokio_postgres::Error> {
+    let mut written = Written::default();
+    if !rows.is_empty() {
+        let columns: Vec<&str> = T::COLUMNS.iter().map(|(name, _)| *name).collect();
+        let mut types = vec![Type::INT4];
+        types.extend(T::COLUMNS.iter().map(|(_, kind)| kind.clone()));
+        let sink = transaction
+            .copy_in(&format!(
+                "COPY {} (ord, {}) FROM STDIN (FORMAT binary)",
+                T::STAGING,
+                columns.join(", ")
+            ))
+            .await?;
+        let copy = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(copy);
+        for (index, row) in rows.iter().enumerate() {
+            let ord = i32::try_from(index).unwrap_or(i32::MAX);
+            let mut values = row.values();
+            values.insert(0, &ord);
+            copy.as_mut().write(&values).await?;
+        }
+        copy.finish().await?;
+
+        let upsert = transaction.prepare(T::UPSERT).await?;
+        transaction.batch_execute("SAVEPOINT batch").await?;
+        match transaction.query_one(&upsert, &[&None::<i32>]).await {
+            Ok(row) => written.add(counts(&row)?),
+            Err(e) if !is_row_error(&e) => return Err(e),
+            Err(_) => {
+                // One bad row failed the statement: write row by row to name it.
+                transaction
+                    .batch_execute("ROLLBACK TO SAVEPOINT batch")
+                    .await?;
+                for index in 0..rows.len() {
+                    let ord = i32::try_from(index).unwrap_or(i32::MAX);
+                    transaction.batch_execute("SAVEPOINT row").await?;
+                    match transaction.query_one(&upsert, &[&Some(ord)]).await {
+                        Ok(row) => {
+                            written.add(counts(&row)?);
+                            transaction.batch_execute("RELEASE SAVEPOINT row").await?;
+                        }
+                        Err(e) if !is_row_error(&e) => return Err(e),
+                        Err(e) => {
+                            transaction
+                                .batch_execute("ROLLBACK TO SAVEPOINT row")
+                                .await?;
+                            written.skipped.push((index, describe(&e)));
+                        }
+                    }
+                }
+            }
+        }
     }
+    if let Some(mut checkpoint) = checkpoint {
+        checkpoint.tally.inserted += written.inserted;
+        checkpoint.tally.updated += written.updated;
+        checkpoint.tally.skipped += written.skipped.len() as u64;
+        save(transaction, &checkpoint).await?;
+    }
+    Ok(written)
+}
+
+fn counts(row: &tokio_postgres::Row) -> Result<Written, tokio_postgres::Error> {
+    let inserted: i64 = row.try_get(0)?;
+    let updated: i64 = row.try_get(1)?;
+    Ok(Written {
+        inserted: u64::try_from(inserted).unwrap_or_default(),
+        updated: u64::try_from(updated).unwrap_or_default(),
+        skipped: Vec::new(),
+    })
+}
+
+async fn save(
+    transaction: &Transaction<'_>,
+    checkpoint: &Checkpoint,
+) -> Result<(), tokio_postgres::Error> {
+    let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    transaction
+        .execute(
+            "INSERT INTO import_checkpoints (pass, source, file_size, byte_offset, line, done, \
+                 inserted, updated, skipped, warnings) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (pass) DO UPDATE SET source = excluded.source, \
+                 file_size = excluded.file_size, byte_offset = excluded.byte_offset, \
+                 line = excluded.line, done = excluded.done, inserted = excluded.inserted, \
+                 updated = excluded.updated, skipped = excluded.skipped, \
+                 warnings = excluded.warnings, saved_at = now()",
+            &[
+                &checkpoint.pass,
+                &checkpoint.source,
+                &number(checkpoint.file_size),
+                &number(checkpoint.byte_offset),
+                &number(checkpoint.line),
+                &checkpoint.done,
+                &number(checkpoint.tally.inserted),
+                &number(checkpoint.tally.updated),
+                &number(checkpoint.tally.skipped),
+                &number(checkpoint.tally.warnings),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether the statement failed because of a row's values (a constraint), rather than because
+/// of the database or the connection.
+fn is_row_error(error: &tokio_postgres::Error) -> bool {
+    error.code().is_some_and(|code| {
+        let class = &code.code()[..2];
+        // 23: integrity constraint violation; 22: data exception.
+        class == "23" || class == "22"
+    })
 }
 
 /// A reason for the import report, from the constraint a row broke.
-fn describe(error: &DieselError) -> String {
-    match error {
-        DieselError::DatabaseError(kind, info) => {
-            let constraint = info.constraint_name().unwrap_or_default();
-            match (kind, constraint) {
-                (DatabaseErrorKind::UniqueViolation, "users_username_key_idx") => {
-                    "username is already taken by another user (usernames are unique ignoring case)"
-                        .to_owned()
-                }
-                (DatabaseErrorKind::ForeignKeyViolation, "users_profile_photo_owned_fkey") => {
-                    "the media item is the profile photo of a user other than its new owner"
-                        .to_owned()
-                }
-                (DatabaseErrorKind::ForeignKeyViolation, _) => {
-                    "refers to a user that does not exist".to_owned()
-                }
-                (DatabaseErrorKind::CheckViolation, c) => format!("breaks the rule {c}"),
-                _ => info.message().to_owned(),
-            }
+fn describe(error: &tokio_postgres::Error) -> String {
+    let Some(db) = error.as_db_error() else {
+        return error.to_string();
+    };
+    let constraint = db.constraint().unwrap_or_default();
+    match (db.code(), constraint) {
+        (&SqlState::UNIQUE_VIOLATION, "users_username_key_idx") => {
+            "username is already taken by another user (usernames are unique ignoring case)"
+                .to_owned()
         }
-        other => other.to_string(),
+        (&SqlState::FOREIGN_KEY_VIOLATION, "users_profile_photo_owned_fkey") => {
+            "the media item is the profile photo of a user other than its new owner".to_owned()
+        }
+        (&SqlState::FOREIGN_KEY_VIOLATION, _) => "refers to a user that does not exist".to_owned(),
+        (&SqlState::CHECK_VIOLATION, c) => format!("breaks the rule {c}"),
+        _ => db.message().to_owned(),
     }
 }
 
-/// Of `ids`, those that are users.
-pub async fn existing_users(
-    conn: &mut AsyncPgConnection,
-    ids: &[String],
-) -> AppResult<HashSet<String>> {
-    if ids.is_empty() {
-        return Ok(HashSet::new());
+/// The service's error for a failed bulk statement: out of reach or overloaded → unavailable,
+/// a lost race → contention (tried again), anything else → internal.
+fn error(error: tokio_postgres::Error) -> AppError {
+    let code = error.code();
+    let io = std::error::Error::source(&error).is_some_and(|s| s.is::<std::io::Error>());
+    if error.is_closed()
+        || io
+        || code == Some(&SqlState::QUERY_CANCELED)
+        || code == Some(&SqlState::ADMIN_SHUTDOWN)
+        || code == Some(&SqlState::CANNOT_CONNECT_NOW)
+    {
+        AppError::Unavailable(error.to_string())
+    } else if code == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+        || code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+    {
+        AppError::Contention(error.to_string())
+    } else {
+        AppError::internal(error)
     }
-    let found: Vec<String> = users::table
-        .filter(users::id.eq_any(ids))
-        .select(users::id)
-        .load(conn)
-        .await?;
-    Ok(found.into_iter().collect())
-}
-
-/// Of the pairs, those whose users have blocked one another (either way).
-pub async fn blocked_pairs(
-    conn: &mut AsyncPgConnection,
-    pairs: &[(String, String)],
-) -> AppResult<HashSet<(String, String)>> {
-    #[derive(QueryableByName)]
-    struct Pair {
-        #[diesel(sql_type = Text)]
-        a: String,
-        #[diesel(sql_type = Text)]
-        b: String,
-    }
-    if pairs.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let firsts: Vec<&str> = pairs.iter().map(|(a, _)| a.as_str()).collect();
-    let seconds: Vec<&str> = pairs.iter().map(|(_, b)| b.as_str()).collect();
-    let found: Vec<Pair> = diesel::sql_query(
-        "SELECT p.a, p.b FROM unnest($1::text[], $2::text[]) AS p (a, b) \
-         WHERE EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = p.a AND blocked_id = p.b) \
-                                              OR (blocker_id = p.b AND blocked_id = p.a))",
-    )
-    .bind::<Array<Text>, _>(firsts)
-    .bind::<Array<Text>, _>(seconds)
-    .load(conn)
-    .await?;
-    Ok(found.into_iter().map(|p| (p.a, p.b)).collect())
-}
-
-/// Sets each user's profile photo (or clears it, for `None`) where the media item exists and
-/// belongs to the user; returns the ids whose photo could not be set.
-pub async fn set_profile_photos(
-    conn: &mut AsyncPgConnection,
-    photos: &[(String, Option<String>)],
-) -> AppResult<Vec<String>> {
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = Text)]
-        id: String,
-    }
-    if photos.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = photos.iter().map(|(id, _)| id.as_str()).collect();
-    let media: Vec<Option<&str>> = photos.iter().map(|(_, m)| m.as_deref()).collect();
-    let updated: Vec<Id> = diesel::sql_query(
-        "UPDATE users u SET profile_photo_id = p.media \
-           FROM unnest($1::text[], $2::text[]) AS p (id, media) \
-          WHERE u.id = p.id \
-            AND u.profile_photo_id IS DISTINCT FROM p.media \
-            AND (p.media IS NULL OR EXISTS (SELECT 1 FROM media m WHERE m.id = p.media AND m.owner_id = u.id)) \
-        RETURNING u.id",
-    )
-    .bind::<Array<Text>, _>(ids)
-    .bind::<Array<diesel::sql_types::Nullable<Text>>, _>(media)
-    .load(conn)
-    .await?;
-    let done: HashSet<String> = updated.into_iter().map(|r| r.id).collect();
-    // Rows left untouched because they already held the wanted photo are fine too.
-    let wanted: Vec<&str> = photos
-        .iter()
-        .filter(|(id, m)| m.is_some() && !done.contains(id))
-        .map(|(id, _)| id.as_str())
-        .collect();
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let already: Vec<(String, Option<String>)> = users::table
-        .filter(users::id.eq_any(&wanted))
-        .select((users::id, users::profile_photo_id))
-        .load(conn)
-        .await?;
-    let already: HashSet<(String, Option<String>)> = already.into_iter().collect();
-    Ok(photos
-        .iter()
-        .filter(|(id, m)| {
-            m.is_some() && !done.contains(id) && !already.contains(&(id.clone(), m.clone()))
-        })
-        .map(|(id, _)| id.clone())
-        .collect())
 }

@@ -226,8 +226,9 @@ pub async fn accept_all_pending(
     .await?)
 }
 
-/// Records a block (a repeated one changes nothing) and ends the follows between the two users,
-/// in both directions, pending or accepted.
+/// Records a block (a repeated one changes nothing). The follows between the two users end, in
+/// both directions, pending or accepted, by the database's one rule for every writer of
+/// `blocks` (the trigger `blocks_end_follows`, which the bulk writer relies on too).
 pub async fn block(
     conn: &mut AsyncPgConnection,
     blocker: &ObjectId,
@@ -241,18 +242,6 @@ pub async fn block(
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
-    diesel::delete(
-        follows::table.filter(
-            follows::follower_id
-                .eq(blocker.as_str())
-                .and(follows::followee_id.eq(blocked.as_str()))
-                .or(follows::follower_id
-                    .eq(blocked.as_str())
-                    .and(follows::followee_id.eq(blocker.as_str()))),
-        ),
-    )
-    .execute(conn)
-    .await?;
     Ok(())
 }
 

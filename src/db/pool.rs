@@ -381,6 +381,11 @@ impl Db {
         })
     }
 
+    /// The primary's URL, for the bulk writer's own connection (see `db::bulk`).
+    pub(super) fn url(&self) -> &SecretString {
+        &self.url
+    }
+
     /// The primary's pool.
     pub fn pool(&self) -> &DbPool {
         &self.pool
@@ -422,7 +427,9 @@ impl Db {
 /// instance, reflect the write (read-your-writes, see [`Db::write_position`]). (A macro rather than
 /// a function taking an async closure: such a closure borrowing its surroundings cannot be
 /// passed on as a `Send` future, and diesel-async's own `transaction` cannot be wrapped
-/// generically because its `Send` bound names a private trait.)
+/// generically because its `Send` bound names a private trait.) The one other transaction is
+/// the bulk writer's (`db::bulk`): COPY needs a tokio-postgres connection, which this macro's
+/// diesel connection type cannot be; it retries a lost race the same way.
 macro_rules! transaction {
     ($db:expr, |$conn:ident| $body:block) => {
         $crate::db::pool::transaction!($db, writer = None, commit_if = true, |$conn| $body)

@@ -26,6 +26,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_checkpoints (pass) {
+        pass -> Text,
+        source -> Text,
+        file_size -> Int8,
+        byte_offset -> Int8,
+        line -> Int8,
+        done -> Bool,
+        inserted -> Int8,
+        updated -> Int8,
+        skipped -> Int8,
+        warnings -> Int8,
+        saved_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     media (id) {
         id -> Text,
         owner_id -> Text,
@@ -64,4 +80,11 @@ diesel::table! {
 
 diesel::joinable!(follow_counters -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(blocks, follow_counters, follows, media, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    blocks,
+    follow_counters,
+    follows,
+    import_checkpoints,
+    media,
+    users,
+);

@@ -1,9 +1,12 @@
 //! `profile-api import DIR`: loads `mongoexport` JSON-lines files (SPEC §7).
 //!
-//! Each file is streamed: a blocking reader thread parses lines into batches and hands them over
-//! a bounded channel to the writer, so memory stays flat whatever the file's size and parsing
-//! overlaps with writing. Every batch is written in its own transaction (see `db::bulk`). The
-//! order is users, media, users again (profile photos, once the media exist), follows, blocks.
+//! Each file is streamed: a blocking reader thread parses and validates lines into batches and
+//! hands them over a bounded channel to the writer, so memory stays flat whatever the file's
+//! size, and parsing overlaps with the database's work. Every batch is written by the one bulk
+//! writer (`db::bulk`: COPY into staging, set-based upserts) in its own transaction, together
+//! with the file's checkpoint, so an interrupted import continues with `--resume` exactly after
+//! the last batch that landed. The order is users, media, users again (profile photos, once the
+//! media exist), follows, blocks.
 
 mod documents;
 mod ejson;
@@ -11,22 +14,28 @@ mod report;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::db::bulk;
-use crate::db::{Conn, Db};
+use crate::db::Db;
+use crate::db::bulk::{BlockRecord, BulkWriter, Checkpoint, FollowRecord, MediaRecord, Stage};
 use crate::error::AppError;
+use documents::UserDocument;
 pub use report::{FileTally, Problem, Report};
 
 /// Longest line read; a longer one is skipped without being held in memory.
 const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Batches parsed ahead of the writer: enough to keep it busy, few enough to keep memory flat.
+const BATCHES_AHEAD: usize = 2;
 
 /// The files, in import order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,104 +64,315 @@ impl Pass {
             Pass::Blocks => "blocks.jsonl",
         }
     }
+
+    /// The pass's name in `import_checkpoints`.
+    fn key(self) -> &'static str {
+        match self {
+            Pass::Users => "users",
+            Pass::Media => "media",
+            Pass::ProfilePhotos => "photos",
+            Pass::Follows => "follows",
+            Pass::Blocks => "blocks",
+        }
+    }
+
+    /// Converts a parsed document for this pass.
+    fn convert(self, doc: &Map<String, Value>, today: NaiveDate) -> Result<Doc, String> {
+        Ok(match self {
+            Pass::Users => Doc::User(Box::new(documents::user(doc, today)?)),
+            Pass::ProfilePhotos => {
+                let user = documents::user(doc, today)?;
+                Doc::Photo(user.record.id, user.photo)
+            }
+            Pass::Media => Doc::Media(documents::media(doc)?),
+            Pass::Follows => Doc::Follow(documents::follow(doc)?),
+            Pass::Blocks => Doc::Block(documents::block(doc)?),
+        })
+    }
 }
 
-/// A parsed line: its number and the document, or why it was skipped.
-type Line = (u64, Result<Map<String, Value>, String>);
+/// A document converted for its pass.
+#[derive(Debug)]
+enum Doc {
+    User(Box<UserDocument>),
+    Photo(String, Option<String>),
+    Media(MediaRecord),
+    Follow(FollowRecord),
+    Block(BlockRecord),
+}
 
-/// Imports the files in `dir`.
+/// A line read: its number and the document, or why it is skipped.
+type Line = (u64, Result<Doc, String>);
+
+/// Lines read, and where the file stands after them.
+struct Batch {
+    lines: Vec<Line>,
+    /// The byte after the batch's last line.
+    end_offset: u64,
+    /// The number of the batch's last line.
+    last_line: u64,
+}
+
+/// How to run an import.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Documents written per transaction.
+    pub batch_size: usize,
+    /// Continue the last import where it stopped (its checkpoints), instead of starting anew.
+    pub resume: bool,
+    /// Once set (Ctrl-C), the import stops after the batch being written.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Options {
+    /// A new import, batches of `batch_size`.
+    pub fn new(batch_size: usize) -> Self {
+        Self {
+            batch_size,
+            resume: false,
+            stop: Arc::default(),
+        }
+    }
+}
+
+/// Imports the files in `dir`, from the beginning.
 pub async fn run(db: &Db, dir: &Path, batch_size: usize) -> anyhow::Result<Report> {
+    run_with(db, dir, &Options::new(batch_size)).await
+}
+
+/// Imports the files in `dir` as `options` say.
+pub async fn run_with(db: &Db, dir: &Path, options: &Options) -> anyhow::Result<Report> {
     anyhow::ensure!(dir.is_dir(), "{} is not a directory", dir.display());
+    anyhow::ensure!(
+        Pass::ORDER
+            .iter()
+            .any(|pass| dir.join(pass.file()).is_file()),
+        "{} holds none of users.jsonl, media.jsonl, follows.jsonl, blocks.jsonl",
+        dir.display()
+    );
     let started = Instant::now();
     let mut report = Report::default();
     let today = Utc::now().date_naive();
-    let mut conn = db.conn().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut found_any = false;
+    let to_anyhow = |e: AppError| anyhow::anyhow!("{e}");
+    let mut writer = BulkWriter::connect(db).await.map_err(to_anyhow)?;
+    let checkpoints = if options.resume {
+        let found = writer.checkpoints().await.map_err(to_anyhow)?;
+        if found.is_empty() {
+            tracing::info!("no interrupted import recorded: importing from the beginning");
+        }
+        found
+    } else {
+        writer.clear_checkpoints().await.map_err(to_anyhow)?;
+        Vec::new()
+    };
     for pass in Pass::ORDER {
         let path = dir.join(pass.file());
         if !path.is_file() {
             continue;
         }
-        found_any = true;
-        let (sender, mut batches) = mpsc::channel::<Vec<Line>>(4);
-        let reader = spawn_reader(
-            path.clone(),
-            batch_size.max(1),
-            sender,
-            pass != Pass::ProfilePhotos,
-        )?;
-        while let Some(batch) = batches.recv().await {
-            write(&mut conn, pass, batch, today, &mut report)
-                .await
-                .map_err(|e| anyhow::anyhow!("import of {} stopped: {e}", path.display()))?;
+        let source = path.display().to_string();
+        let file_size = std::fs::metadata(&path).map(|m| m.len())?;
+        let mut start = Checkpoint {
+            pass: pass.key().to_owned(),
+            source: source.clone(),
+            file_size,
+            byte_offset: 0,
+            line: 0,
+            done: false,
+            tally: report.file(pass.file()),
+        };
+        if let Some(saved) = checkpoints.iter().find(|c| c.pass == pass.key()) {
+            anyhow::ensure!(
+                saved.source == source && saved.file_size == file_size,
+                "cannot resume: the interrupted import read {} ({} bytes), not {} ({} bytes);                  import without --resume to start anew",
+                saved.source,
+                saved.file_size,
+                source,
+                file_size
+            );
+            report.resume(pass.file(), saved.tally);
+            if saved.done {
+                continue;
+            }
+            start = saved.clone();
         }
-        reader.await??;
+        let stopped = import_file(&mut writer, pass, &path, start, today, options, &mut report)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "import of {source} stopped: {e}\nEvery batch before the failure is kept: \
+                     `profile-api import {} --resume` continues after it.",
+                    dir.display()
+                )
+            })?;
+        if stopped {
+            report.interrupted = true;
+            break;
+        }
     }
-    anyhow::ensure!(
-        found_any,
-        "{} holds none of users.jsonl, media.jsonl, follows.jsonl, blocks.jsonl",
-        dir.display()
-    );
     report.sort(&Pass::ORDER.map(Pass::file));
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// Reads `path` on a blocking thread, sending batches of parsed lines.
-fn spawn_reader(
+/// One pass over one file from `start`; returns whether it stopped early on request.
+async fn import_file(
+    writer: &mut BulkWriter,
+    pass: Pass,
+    path: &Path,
+    start: Checkpoint,
+    today: NaiveDate,
+    options: &Options,
+    report: &mut Report,
+) -> Result<bool, AppError> {
+    let file = pass.file();
+    let begun = Instant::now();
+    let (sender, mut batches) = mpsc::channel::<Batch>(BATCHES_AHEAD);
+    let reader = Reader {
+        path: path.to_owned(),
+        pass,
+        today,
+        batch_size: options.batch_size.max(1),
+        offset: start.byte_offset,
+        line: start.line,
+        file_size: start.file_size,
+    }
+    .spawn(sender)
+    .map_err(AppError::internal)?;
+    let mut at = start;
+    let mut stopped = false;
+    while let Some(batch) = batches.recv().await {
+        at.byte_offset = batch.end_offset;
+        at.line = batch.last_line;
+        write(writer, pass, batch.lines, &mut at, report).await?;
+        if options.stop.load(Ordering::Relaxed) {
+            stopped = true;
+            break;
+        }
+    }
+    drop(batches);
+    let read = reader
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    if stopped {
+        return Ok(true);
+    }
+    at.done = true;
+    at.tally = report.file(file);
+    writer.save_checkpoint(&at).await?;
+    let seconds = begun.elapsed().as_secs_f64();
+    tracing::info!(
+        file,
+        pass = pass.key(),
+        documents = read.documents,
+        bytes = read.bytes,
+        seconds,
+        documents_per_second = (read.documents as f64 / seconds.max(1e-9)).round(),
+        "file imported"
+    );
+    Ok(false)
+}
+
+/// What a reader went through.
+#[derive(Debug, Default)]
+struct ReadSummary {
+    documents: u64,
+    bytes: u64,
+}
+
+/// Reads a file on a blocking thread from a byte offset, sending batches of converted lines.
+struct Reader {
     path: PathBuf,
+    pass: Pass,
+    today: NaiveDate,
     batch_size: usize,
-    sender: mpsc::Sender<Vec<Line>>,
-    show_progress: bool,
-) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
-    let file =
-        File::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or_default();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(tokio::task::spawn_blocking(move || {
-        let progress = progress_bar(size, &name, show_progress);
+    /// Where to start (the start of line `line + 1`).
+    offset: u64,
+    line: u64,
+    file_size: u64,
+}
+
+impl Reader {
+    fn spawn(
+        self,
+        sender: mpsc::Sender<Batch>,
+    ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<ReadSummary>>> {
+        let mut file = File::open(&self.path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", self.path.display()))?;
+        file.seek(SeekFrom::Start(self.offset))?;
+        Ok(tokio::task::spawn_blocking(move || {
+            self.read(file, &sender)
+        }))
+    }
+
+    fn read(self, file: File, sender: &mpsc::Sender<Batch>) -> anyhow::Result<ReadSummary> {
+        let documents = Arc::new(AtomicU64::new(0));
+        // The photo pass reads users.jsonl again: its progress was shown once.
+        let progress = progress_bar(
+            self.file_size,
+            self.offset,
+            self.pass.file(),
+            &documents,
+            self.pass != Pass::ProfilePhotos,
+        );
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut buffer = Vec::with_capacity(4096);
-        let mut batch = Vec::with_capacity(batch_size);
-        let mut number = 0_u64;
+        let mut batch = Vec::with_capacity(self.batch_size);
+        let mut number = self.line;
+        let mut offset = self.offset;
         loop {
             buffer.clear();
-            let read = (&mut reader)
+            let mut read = (&mut reader)
                 .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut buffer)?;
+                .read_until(b'\n', &mut buffer)? as u64;
             if read == 0 {
                 break;
             }
             number += 1;
-            progress.inc(read as u64);
             let line = if buffer.len() > MAX_LINE_BYTES && buffer.last() != Some(&b'\n') {
-                let rest = skip_rest_of_line(&mut reader)?;
-                progress.inc(rest);
+                read += skip_rest_of_line(&mut reader)?;
                 Err(format!("line is longer than {} bytes", MAX_LINE_BYTES))
             } else {
                 parse_line(&buffer)
             };
-            match line {
-                Ok(None) => continue,
-                Ok(Some(doc)) => batch.push((number, Ok(doc))),
-                Err(reason) => batch.push((number, Err(reason))),
+            offset += read;
+            progress.inc(read);
+            let converted = match line {
+                Ok(None) => None,
+                Ok(Some(doc)) => Some(self.pass.convert(&doc, self.today)),
+                Err(reason) => Some(Err(reason)),
+            };
+            if let Some(converted) = converted {
+                documents.fetch_add(1, Ordering::Relaxed);
+                batch.push((number, converted));
             }
-            if batch.len() >= batch_size {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            if batch.len() >= self.batch_size {
+                let full = Batch {
+                    lines: std::mem::replace(&mut batch, Vec::with_capacity(self.batch_size)),
+                    end_offset: offset,
+                    last_line: number,
+                };
                 if sender.blocking_send(full).is_err() {
-                    return Ok(());
+                    // The writer stopped: nothing more is wanted.
+                    progress.finish_and_clear();
+                    return Ok(ReadSummary::default());
                 }
             }
         }
-        if !batch.is_empty() {
-            let _ = sender.blocking_send(batch);
+        if !batch.is_empty() || number > self.line {
+            let _ = sender.blocking_send(Batch {
+                lines: batch,
+                end_offset: offset,
+                last_line: number,
+            });
         }
         progress.finish_and_clear();
-        Ok(())
-    }))
+        Ok(ReadSummary {
+            documents: documents.load(Ordering::Relaxed),
+            bytes: offset - self.offset,
+        })
+    }
 }
 
 fn skip_rest_of_line(reader: &mut impl BufRead) -> std::io::Result<u64> {
@@ -184,38 +404,87 @@ fn parse_line(bytes: &[u8]) -> Result<Option<Map<String, Value>>, String> {
         return Ok(None);
     }
     match serde_json::from_str::<Value>(text) {
+        // PostgreSQL text cannot hold U+0000: such a document is refused here, by its line,
+        // rather than failing the whole batch in the database. (Raw control characters are not
+        // JSON, so the escape is the only way one gets in.)
+        Ok(Value::Object(map)) if text.contains("\\u0000") && holds_nul(&map) => Err(
+            "a string holds the character U+0000 (NUL), which PostgreSQL cannot store".to_owned(),
+        ),
         Ok(Value::Object(map)) => Ok(Some(map)),
         Ok(_) => Err("line is not a JSON object".to_owned()),
         Err(e) => Err(format!("line is not valid JSON: {e}")),
     }
 }
 
-fn progress_bar(size: u64, name: &str, show: bool) -> ProgressBar {
+/// Whether a key or string anywhere in the document holds U+0000.
+fn holds_nul(map: &Map<String, Value>) -> bool {
+    fn value(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(value),
+            Value::Object(map) => holds_nul(map),
+            _ => false,
+        }
+    }
+    map.iter().any(|(k, v)| k.contains('\0') || value(v))
+}
+
+/// On a terminal, a live line per file: bytes read of the file's size, documents per second and
+/// the time left (from the bytes still to read). Hidden otherwise (the log gets a line per file).
+fn progress_bar(
+    size: u64,
+    start: u64,
+    name: &str,
+    documents: &Arc<AtomicU64>,
+    show: bool,
+) -> ProgressBar {
     if !show || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
+    let counted = documents.clone();
     if let Ok(style) = ProgressStyle::with_template(
-        "{msg:>14} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        "{msg:>14} [{bar:30}] {bytes}/{total_bytes}  {documents} documents ({per_second}/s)  ETA {eta}",
     ) {
-        bar.set_style(style.progress_chars("=> "));
+        let counted_rate = counted.clone();
+        bar.set_style(
+            style
+                .with_key(
+                    "documents",
+                    move |_: &ProgressState, out: &mut dyn std::fmt::Write| {
+                        let _ = write!(out, "{}", counted.load(Ordering::Relaxed));
+                    },
+                )
+                .with_key(
+                    "per_second",
+                    move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                        let seconds = state.elapsed().as_secs_f64().max(1e-3);
+                        let rate = counted_rate.load(Ordering::Relaxed) as f64 / seconds;
+                        let _ = write!(out, "{rate:.0}");
+                    },
+                )
+                .progress_chars("=> "),
+        );
     }
+    bar.set_position(start);
+    bar.reset_eta();
     bar.set_message(name.to_owned());
     bar
 }
 
-/// Converts and writes one batch of `pass`, recording every outcome in `report`.
+/// Validates and writes one batch of `pass` with the checkpoint `at` (its tally brought up to
+/// date here), recording every outcome in `report`.
 async fn write(
-    conn: &mut Conn,
+    writer: &mut BulkWriter,
     pass: Pass,
     lines: Vec<Line>,
-    today: NaiveDate,
+    at: &mut Checkpoint,
     report: &mut Report,
 ) -> Result<(), AppError> {
     let file = pass.file();
     let mut documents = Vec::with_capacity(lines.len());
-    for (line, parsed) in lines {
-        match parsed {
+    for (line, converted) in lines {
+        match converted {
             Ok(doc) => documents.push((line, doc)),
             // The photo pass reads users.jsonl again: its bad lines were reported already.
             Err(_) if pass == Pass::ProfilePhotos => {}
@@ -224,142 +493,158 @@ async fn write(
     }
     match pass {
         Pass::Users => {
-            let mut rows = Vec::new();
-            let mut numbers = Vec::new();
-            for (line, doc) in &documents {
-                match documents::user(doc, today) {
-                    Ok(user) => {
-                        for warning in user.warnings {
-                            report.warn(file, *line, warning);
-                        }
-                        rows.push(user.record);
-                        numbers.push(*line);
-                    }
-                    Err(reason) => report.skip(file, *line, reason),
+            let (users, numbers) = unpack(documents, |doc| match doc {
+                Doc::User(user) => Some(*user),
+                _ => None,
+            });
+            let mut rows = Vec::with_capacity(users.len());
+            for (user, line) in users.into_iter().zip(&numbers) {
+                for warning in user.warnings {
+                    report.warn(file, *line, warning);
                 }
+                rows.push(user.record);
             }
             let (rows, numbers) = dedupe(rows, numbers, |r| r.id.clone(), file, report);
-            let outcomes = bulk::write_batch(conn, &rows).await?;
-            report.record(file, &numbers, outcomes);
+            commit(writer, &rows, &numbers, file, at, report).await
         }
         Pass::ProfilePhotos => {
-            let mut photos = Vec::new();
-            let mut lines_of = HashMap::new();
-            for (line, doc) in &documents {
-                if let Ok(user) = documents::user(doc, today) {
-                    lines_of.insert(user.record.id.clone(), *line);
-                    photos.push((user.record.id, user.photo));
+            let (photos, numbers) = unpack(documents, |doc| match doc {
+                Doc::Photo(id, photo) => Some((id, photo)),
+                _ => None,
+            });
+            at.tally = report.file(file);
+            let failed = writer.set_profile_photos(&photos, Some(at.clone())).await?;
+            if !failed.is_empty() {
+                let lines_of: HashMap<&str, u64> = photos
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .zip(numbers)
+                    .collect();
+                for id in failed {
+                    let line = lines_of.get(id.as_str()).copied().unwrap_or_default();
+                    report.warn(
+                        file,
+                        line,
+                        "profilePhoto is not a media item of this user; imported without a photo"
+                            .to_owned(),
+                    );
                 }
             }
-            for id in bulk::set_profile_photos(conn, &photos).await? {
-                let line = lines_of.get(&id).copied().unwrap_or_default();
-                report.warn(
-                    file,
-                    line,
-                    "profilePhoto is not a media item of this user; imported without a photo"
-                        .to_owned(),
-                );
-            }
+            Ok(())
         }
         Pass::Media => {
-            let mut rows = Vec::new();
-            let mut numbers = Vec::new();
-            for (line, doc) in &documents {
-                match documents::media(doc) {
-                    Ok(record) => {
-                        rows.push(record);
-                        numbers.push(*line);
-                    }
-                    Err(reason) => report.skip(file, *line, reason),
-                }
-            }
-            let owners: Vec<String> = rows.iter().map(|r| r.owner_id.clone()).collect();
-            let existing = bulk::existing_users(conn, &owners).await?;
+            let (rows, numbers) = unpack(documents, |doc| match doc {
+                Doc::Media(record) => Some(record),
+                _ => None,
+            });
+            let owners: Vec<&str> = rows.iter().map(|r| r.owner_id.as_str()).collect();
+            let existing = writer.existing_users(&owners).await?;
             let (rows, numbers) = keep(rows, numbers, file, report, |r| {
                 (!existing.contains(&r.owner_id))
                     .then(|| format!("owner {} is not a user", r.owner_id))
             });
             let (rows, numbers) = dedupe(rows, numbers, |r| r.id.clone(), file, report);
-            let outcomes = bulk::write_batch(conn, &rows).await?;
-            report.record(file, &numbers, outcomes);
+            commit(writer, &rows, &numbers, file, at, report).await
         }
-        Pass::Follows | Pass::Blocks => {
-            let mut follows = Vec::new();
-            let mut blocks = Vec::new();
-            let mut numbers = Vec::new();
-            for (line, doc) in &documents {
-                let converted = if pass == Pass::Follows {
-                    documents::follow(doc).map(|f| follows.push(f))
-                } else {
-                    documents::block(doc).map(|b| blocks.push(b))
-                };
-                match converted {
-                    Ok(()) => numbers.push(*line),
-                    Err(reason) => report.skip(file, *line, reason),
-                }
-            }
-            let pairs: Vec<(String, String)> = if pass == Pass::Follows {
-                follows
-                    .iter()
-                    .map(|f| (f.follower_id.clone(), f.followee_id.clone()))
-                    .collect()
-            } else {
-                blocks
-                    .iter()
-                    .map(|b| (b.blocker_id.clone(), b.blocked_id.clone()))
-                    .collect()
-            };
-            let ids: Vec<String> = pairs
-                .iter()
-                .flat_map(|(a, b)| [a.clone(), b.clone()])
-                .collect();
-            let existing = bulk::existing_users(conn, &ids).await?;
-            let blocked = if pass == Pass::Follows {
-                bulk::blocked_pairs(conn, &pairs).await?
-            } else {
-                Default::default()
-            };
-            let refusal = |(a, b): &(String, String)| {
-                if !existing.contains(a) {
-                    Some(format!("{a} is not a user"))
-                } else if !existing.contains(b) {
-                    Some(format!("{b} is not a user"))
-                } else if blocked.contains(&(a.clone(), b.clone())) {
-                    Some("one of the two users has blocked the other".to_owned())
-                } else {
-                    None
-                }
-            };
-            if pass == Pass::Follows {
-                let (rows, numbers) = keep(follows, numbers, file, report, |f| {
-                    refusal(&(f.follower_id.clone(), f.followee_id.clone()))
-                });
-                let (rows, numbers) = dedupe(
-                    rows,
-                    numbers,
-                    |f| (f.follower_id.clone(), f.followee_id.clone()),
-                    file,
-                    report,
-                );
-                let outcomes = bulk::write_batch(conn, &rows).await?;
-                report.record(file, &numbers, outcomes);
-            } else {
-                let (rows, numbers) = keep(blocks, numbers, file, report, |b| {
-                    refusal(&(b.blocker_id.clone(), b.blocked_id.clone()))
-                });
-                let (rows, numbers) = dedupe(
-                    rows,
-                    numbers,
-                    |b| (b.blocker_id.clone(), b.blocked_id.clone()),
-                    file,
-                    report,
-                );
-                let outcomes = bulk::write_batch(conn, &rows).await?;
-                report.record(file, &numbers, outcomes);
-            }
+        Pass::Follows => {
+            let (rows, numbers) = unpack(documents, |doc| match doc {
+                Doc::Follow(record) => Some(record),
+                _ => None,
+            });
+            let pair = |f: &FollowRecord| (f.follower_id.clone(), f.followee_id.clone());
+            write_pairs(writer, rows, numbers, pair, true, file, at, report).await
+        }
+        Pass::Blocks => {
+            let (rows, numbers) = unpack(documents, |doc| match doc {
+                Doc::Block(record) => Some(record),
+                _ => None,
+            });
+            let pair = |b: &BlockRecord| (b.blocker_id.clone(), b.blocked_id.clone());
+            write_pairs(writer, rows, numbers, pair, false, file, at, report).await
         }
     }
+}
+
+/// The documents `pick` takes, with their line numbers.
+fn unpack<T>(documents: Vec<(u64, Doc)>, pick: impl Fn(Doc) -> Option<T>) -> (Vec<T>, Vec<u64>) {
+    let mut rows = Vec::with_capacity(documents.len());
+    let mut numbers = Vec::with_capacity(documents.len());
+    for (line, doc) in documents {
+        if let Some(row) = pick(doc) {
+            rows.push(row);
+            numbers.push(line);
+        }
+    }
+    (rows, numbers)
+}
+
+/// Writes the batch's rows with the checkpoint `at` and records what happened.
+async fn commit<T: Stage>(
+    writer: &mut BulkWriter,
+    rows: &[T],
+    numbers: &[u64],
+    file: &'static str,
+    at: &mut Checkpoint,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    at.tally = report.file(file);
+    let written = writer.write(rows, Some(at.clone())).await?;
+    report.record(file, numbers, written);
     Ok(())
+}
+
+/// Follows or blocks: both users must exist (and, for a follow, neither has blocked the other);
+/// the last of the same pair in a batch wins.
+#[allow(clippy::too_many_arguments)]
+async fn write_pairs<T: Stage>(
+    writer: &mut BulkWriter,
+    rows: Vec<T>,
+    numbers: Vec<u64>,
+    pair: impl Fn(&T) -> (String, String),
+    check_blocks: bool,
+    file: &'static str,
+    at: &mut Checkpoint,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    let pairs: Vec<(String, String)> = rows.iter().map(&pair).collect();
+    let borrowed: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let refusal = refusals(writer, &borrowed, check_blocks).await?;
+    let (rows, numbers) = keep(rows, numbers, file, report, |row| {
+        let (a, b) = pair(row);
+        refusal(&a, &b)
+    });
+    let (rows, numbers) = dedupe(rows, numbers, &pair, file, report);
+    commit(writer, &rows, &numbers, file, at, report).await
+}
+
+/// Why a pair of users cannot be a follow (or, without `check_blocks`, a block): one of them is
+/// not a user, or (for a follow) one has blocked the other.
+async fn refusals(
+    writer: &BulkWriter,
+    pairs: &[(&str, &str)],
+    check_blocks: bool,
+) -> Result<impl Fn(&str, &str) -> Option<String> + use<>, AppError> {
+    let ids: Vec<&str> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    let existing = writer.existing_users(&ids).await?;
+    let blocked = if check_blocks {
+        writer.blocked_pairs(pairs).await?
+    } else {
+        Default::default()
+    };
+    Ok(move |a: &str, b: &str| {
+        if !existing.contains(a) {
+            Some(format!("{a} is not a user"))
+        } else if !existing.contains(b) {
+            Some(format!("{b} is not a user"))
+        } else if blocked.contains(&(a.to_owned(), b.to_owned())) {
+            Some("one of the two users has blocked the other".to_owned())
+        } else {
+            None
+        }
+    })
 }
 
 /// Drops the rows `refuse` objects to, reporting each as skipped.

@@ -4,24 +4,14 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::db::bulk::Outcome;
+use crate::db::bulk::Written;
 
 /// Most problems listed one by one; beyond this only the counts grow, so a file of garbage
 /// cannot exhaust memory through its own report.
 const MAX_LISTED: usize = 10_000;
 
-/// Counts of one file.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct FileTally {
-    /// New rows.
-    pub inserted: u64,
-    /// Existing rows overwritten.
-    pub updated: u64,
-    /// Documents not written.
-    pub skipped: u64,
-    /// Values dropped from written documents.
-    pub warnings: u64,
-}
+/// Counts of one file (the same counts an import's checkpoint keeps).
+pub use crate::db::bulk::Tally as FileTally;
 
 /// A skipped document or a dropped value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +35,8 @@ pub struct Report {
     pub warnings: Vec<Problem>,
     /// How long the import took.
     pub elapsed: Duration,
+    /// Stopped on request (Ctrl-C) after a batch, before the end: `import --resume` continues.
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -75,15 +67,21 @@ impl Report {
         }
     }
 
-    /// Records the outcomes of a written batch; `lines` are the documents' line numbers.
-    pub fn record(&mut self, file: &'static str, lines: &[u64], outcomes: Vec<Outcome>) {
-        for (line, outcome) in lines.iter().zip(outcomes) {
-            match outcome {
-                Outcome::Inserted => self.tally(file).inserted += 1,
-                Outcome::Updated => self.tally(file).updated += 1,
-                Outcome::Skipped(reason) => self.skip(file, *line, reason),
-            }
+    /// Records what a written batch did; `lines` are the documents' line numbers, in the order
+    /// they were written.
+    pub fn record(&mut self, file: &'static str, lines: &[u64], written: Written) {
+        let tally = self.tally(file);
+        tally.inserted += written.inserted;
+        tally.updated += written.updated;
+        for (index, reason) in written.skipped {
+            let line = lines.get(index).copied().unwrap_or_default();
+            self.skip(file, line, reason);
         }
+    }
+
+    /// Starts `file`'s counts from an interrupted import's (`import --resume`).
+    pub fn resume(&mut self, file: &'static str, tally: FileTally) {
+        *self.tally(file) = tally;
     }
 
     /// Orders the listed problems by file (in `files` order) and line.
@@ -117,11 +115,12 @@ impl Report {
 
     /// Writes the report for people.
     pub fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
-        writeln!(
-            out,
-            "Import finished in {:.1}s.",
-            self.elapsed.as_secs_f64()
-        )?;
+        let how = if self.interrupted {
+            "interrupted (after a committed batch)"
+        } else {
+            "finished"
+        };
+        writeln!(out, "Import {how} in {:.1}s.", self.elapsed.as_secs_f64())?;
         writeln!(
             out,
             "{:<16}{:>10}{:>10}{:>10}{:>10}",

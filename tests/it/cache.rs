@@ -138,6 +138,50 @@ async fn changes_made_in_psql_reach_every_instance() {
     }
 }
 
+/// `import` writes through the bulk writer's own connection: its batches' statement triggers
+/// announce the change like any other write, so no instance serves a stale profile afterwards.
+#[tokio::test]
+async fn an_import_reaches_every_cached_instance() {
+    let a = TestApp::with_config(cached()).await;
+    let b = a.another_instance(cached()).await;
+    a.insert(Fixtures::default().user(user(1)).user(user(2)))
+        .await;
+    for app in [&a, &b] {
+        let (_, seen) = read(app, &uid(1), None).await;
+        assert_eq!(
+            (&seen["bio"], &seen["followersCount"]),
+            (&Value::Null, &json!(0))
+        );
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("users.jsonl"),
+        format!(
+            r#"{{"_id":{{"$oid":"{}"}},"name":"Name1","surname":"Surname1","username":"user1","bio":"imported"}}"#,
+            uid(1)
+        ),
+    )
+    .expect("users.jsonl");
+    std::fs::write(
+        dir.path().join("follows.jsonl"),
+        format!(
+            r#"{{"follower":{{"$oid":"{}"}},"followee":{{"$oid":"{}"}},"status":"accepted"}}"#,
+            uid(2),
+            uid(1)
+        ),
+    )
+    .expect("follows.jsonl");
+    profile_api::import::run(&a.db, dir.path(), 100)
+        .await
+        .expect("import");
+    for app in [&a, &b] {
+        until(app, &uid(1), |(_, d)| {
+            d["bio"] == "imported" && d["followersCount"] == 1
+        })
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn the_writer_reads_its_own_writes_at_once() {
     let a = TestApp::with_config(cached()).await;

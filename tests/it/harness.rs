@@ -473,22 +473,14 @@ impl TestApp {
             .expect("mint")
     }
 
-    /// Writes fixtures.
+    /// Writes fixtures, through the one bulk writer.
     pub async fn insert(&self, fixtures: Fixtures) {
-        let mut conn = self.db.conn().await.expect("connection");
-        for outcomes in [
-            bulk::write_batch(&mut conn, &fixtures.users).await,
-            bulk::write_batch(&mut conn, &fixtures.media).await,
-        ] {
-            assert_all_written(outcomes);
-        }
-        let failed = bulk::set_profile_photos(&mut conn, &fixtures.photos)
+        let mut writer = bulk::BulkWriter::connect(&self.db)
             .await
-            .expect("photos");
-        assert!(failed.is_empty(), "photos not set: {failed:?}");
-        assert_all_written(bulk::write_batch(&mut conn, &fixtures.follows).await);
-        assert_all_written(bulk::write_batch(&mut conn, &fixtures.blocks).await);
-        drop(conn);
+            .expect("bulk writer");
+        let written = writer.write_all(&fixtures.0).await.expect("write fixtures");
+        assert!(written.skipped.is_empty(), "fixtures skipped: {written:?}");
+        drop(writer);
         self.db
             .catch_up()
             .await
@@ -514,47 +506,28 @@ impl TestApp {
     }
 }
 
-fn assert_all_written(outcomes: Result<Vec<bulk::Outcome>, profile_api::error::AppError>) {
-    for outcome in outcomes.expect("write fixtures") {
-        assert!(
-            !matches!(outcome, bulk::Outcome::Skipped(_)),
-            "fixture skipped: {outcome:?}"
-        );
-    }
-}
-
-/// Rows to insert before a test.
+/// Rows to insert before a test (written by the one bulk writer, in its order).
 #[derive(Default)]
-pub struct Fixtures {
-    /// Users.
-    pub users: Vec<UserRecord>,
-    /// Media.
-    pub media: Vec<MediaRecord>,
-    /// (user, photo) pairs.
-    pub photos: Vec<(String, Option<String>)>,
-    /// Follows.
-    pub follows: Vec<FollowRecord>,
-    /// Blocks.
-    pub blocks: Vec<BlockRecord>,
-}
+pub struct Fixtures(bulk::Dataset);
 
 impl Fixtures {
     /// Adds a user built by [`user`].
     pub fn user(mut self, record: UserRecord) -> Self {
-        self.users.push(record);
+        self.0.users.push(record);
         self
     }
 
     /// Adds a profile photo for `owner`.
     pub fn photo(mut self, owner: &str, media_id: &str, url: &str) -> Self {
-        self.media.push(MediaRecord {
+        self.0.media.push(MediaRecord {
             id: media_id.to_owned(),
             owner_id: owner.to_owned(),
             url: url.to_owned(),
             media_type: "image".to_owned(),
             created_at: chrono::Utc::now(),
         });
-        self.photos
+        self.0
+            .photos
             .push((owner.to_owned(), Some(media_id.to_owned())));
         self
     }
@@ -572,7 +545,7 @@ impl Fixtures {
         accepted: bool,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Self {
-        self.follows.push(FollowRecord {
+        self.0.follows.push(FollowRecord {
             follower_id: follower.to_owned(),
             followee_id: followee.to_owned(),
             status: if accepted { "accepted" } else { "pending" }.to_owned(),
@@ -583,7 +556,7 @@ impl Fixtures {
 
     /// Adds a block.
     pub fn block(mut self, blocker: &str, blocked: &str) -> Self {
-        self.blocks.push(BlockRecord {
+        self.0.blocks.push(BlockRecord {
             blocker_id: blocker.to_owned(),
             blocked_id: blocked.to_owned(),
             created_at: chrono::Utc::now(),
