@@ -606,7 +606,10 @@ async fn a_profile_out_of_sight_says_nothing_until_it_is_back() {
     ))
     .await;
     assert_eq!(watcher.next_within(Duration::from_millis(500)).await, None);
+    // Back, but the block ended the follow (a database rule): still private to the watcher.
     app.execute(&set("deactivated_at = NULL")).await;
+    assert_eq!(watcher.next_within(Duration::from_millis(500)).await, None);
+    app.execute(&set("is_private = false")).await;
     let active = next_payload(&watcher.next().await, "p");
     assert_eq!(active["data"]["profileChanged"]["id"], uid(1));
 
