@@ -406,22 +406,10 @@ impl BulkWriter {
         rows: &[T],
         checkpoint: Option<Checkpoint>,
     ) -> AppResult<Written> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let transaction = self.client.transaction().await.map_err(error)?;
-            let result = write_in(&transaction, rows, checkpoint.clone()).await;
-            let result = match result {
-                Ok(written) => transaction.commit().await.map(|()| written),
-                Err(e) => Err(e),
-            };
-            match result.map_err(error) {
-                Err(AppError::Contention(reason)) if attempt < ATTEMPTS => {
-                    tracing::debug!(%reason, attempt, "a bulk batch lost a race; writing it again");
-                }
-                other => return other,
-            }
-        }
+        self.in_transaction(async |transaction| {
+            write_in(transaction, rows, checkpoint.clone()).await
+        })
+        .await
     }
 
     /// Sets each user's profile photo (or clears it, for `None`) where the media item exists and
@@ -434,55 +422,40 @@ impl BulkWriter {
     ) -> AppResult<Vec<String>> {
         let ids: Vec<&str> = photos.iter().map(|(id, _)| id.as_str()).collect();
         let media: Vec<Option<&str>> = photos.iter().map(|(_, m)| m.as_deref()).collect();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let transaction = self.client.transaction().await.map_err(error)?;
-            let result = async {
-                // Rows that already hold the wanted photo are fine too: only a wanted photo
-                // that is not the user's own media item (or a user who is not there) fails.
-                // `u.id = ANY($1)` repeats the join for the planner, so it can look the batch's
-                // users up by index.
-                let failed: Vec<String> = transaction
-                    .query(
-                        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS p (id, media)), \
-                         updated AS ( \
-                             UPDATE users u SET profile_photo_id = p.media FROM wanted p \
-                              WHERE u.id = p.id AND u.id = ANY($1::text[]) \
-                                AND u.profile_photo_id IS DISTINCT FROM p.media \
-                                AND (p.media IS NULL OR EXISTS (SELECT 1 FROM media m \
-                                     WHERE m.id = p.media AND m.owner_id = u.id)) \
-                             RETURNING u.id) \
-                         SELECT p.id FROM wanted p \
-                          WHERE p.media IS NOT NULL \
-                            AND NOT EXISTS (SELECT 1 FROM updated d WHERE d.id = p.id) \
-                            AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p.id \
-                                              AND u.id = ANY($1::text[]) \
-                                              AND u.profile_photo_id = p.media)",
-                        &[&ids, &media],
-                    )
-                    .await?
-                    .iter()
-                    .map(|row| row.try_get(0))
-                    .collect::<Result<_, _>>()?;
-                if let Some(mut checkpoint) = checkpoint.clone() {
-                    checkpoint.tally.warnings += failed.len() as u64;
-                    save(&transaction, &checkpoint).await?;
-                }
-                Ok(failed)
+        self.in_transaction(async |transaction| {
+            // Rows that already hold the wanted photo are fine too: only a wanted photo
+            // that is not the user's own media item (or a user who is not there) fails.
+            // `u.id = ANY($1)` repeats the join for the planner, so it can look the batch's
+            // users up by index.
+            let failed: Vec<String> = transaction
+                .query(
+                    "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS p (id, media)), \
+                     updated AS ( \
+                         UPDATE users u SET profile_photo_id = p.media FROM wanted p \
+                          WHERE u.id = p.id AND u.id = ANY($1::text[]) \
+                            AND u.profile_photo_id IS DISTINCT FROM p.media \
+                            AND (p.media IS NULL OR EXISTS (SELECT 1 FROM media m \
+                                 WHERE m.id = p.media AND m.owner_id = u.id)) \
+                         RETURNING u.id) \
+                     SELECT p.id FROM wanted p \
+                      WHERE p.media IS NOT NULL \
+                        AND NOT EXISTS (SELECT 1 FROM updated d WHERE d.id = p.id) \
+                        AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p.id \
+                                          AND u.id = ANY($1::text[]) \
+                                          AND u.profile_photo_id = p.media)",
+                    &[&ids, &media],
+                )
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
+            if let Some(mut checkpoint) = checkpoint.clone() {
+                checkpoint.tally.warnings += failed.len() as u64;
+                save(transaction, &checkpoint).await?;
             }
-            .await;
-            let result = match result {
-                Ok(failed) => transaction.commit().await.map(|()| failed),
-                Err(e) => Err(e),
-            };
-            match result.map_err(error) {
-                Err(AppError::Contention(reason)) if attempt < ATTEMPTS => {
-                    tracing::debug!(%reason, attempt, "a bulk batch lost a race; writing it again");
-                }
-                other => return other,
-            }
-        }
+            Ok(failed)
+        })
+        .await
     }
 
     /// Writes a whole data set in the one order (users, media, photos, follows, blocks); the
@@ -592,9 +565,32 @@ impl BulkWriter {
 
     /// Saves a checkpoint on its own (a pass that ends without a batch to carry it).
     pub async fn save_checkpoint(&mut self, checkpoint: &Checkpoint) -> AppResult<()> {
-        let transaction = self.client.transaction().await.map_err(error)?;
-        save(&transaction, checkpoint).await.map_err(error)?;
-        transaction.commit().await.map_err(error)
+        self.in_transaction(async |transaction| save(transaction, checkpoint).await)
+            .await
+    }
+
+    /// Runs `work` in one transaction of the bulk session, committed when it succeeds, rolled
+    /// back on an error, and run again (up to [`ATTEMPTS`] in all) when it lost a race the
+    /// database detected: what `transaction!` does for the pool, on the session COPY needs.
+    async fn in_transaction<T>(
+        &mut self,
+        mut work: impl AsyncFnMut(&Transaction<'_>) -> Result<T, tokio_postgres::Error>,
+    ) -> AppResult<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let transaction = self.client.transaction().await.map_err(error)?;
+            let result = match work(&transaction).await {
+                Ok(value) => transaction.commit().await.map(|()| value),
+                Err(e) => Err(e),
+            };
+            match result.map_err(error) {
+                Err(AppError::Contention(reason)) if attempt < ATTEMPTS => {
+                    tracing::debug!(%reason, attempt, "a bulk batch lost a race; running it again");
+                }
+                other => return other,
+            }
+        }
     }
 }
 
