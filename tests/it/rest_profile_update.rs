@@ -27,12 +27,23 @@ async fn app() -> TestApp {
 }
 
 async fn patch(app: &TestApp, token: &str, body: Value) -> TestResponse {
-    app.request(Method::PATCH, "/api/v1/users/profile")
+    send_patch(app, None, token, body).await
+}
+
+/// `patch` with `Accept-Language: lang`.
+async fn patch_in(app: &TestApp, lang: &str, token: &str, body: Value) -> TestResponse {
+    send_patch(app, Some(lang), token, body).await
+}
+
+async fn send_patch(app: &TestApp, lang: Option<&str>, token: &str, body: Value) -> TestResponse {
+    let mut request = app
+        .request(Method::PATCH, "/api/v1/users/profile")
         .bearer(token)
-        .header("content-type", "application/json")
-        .json(&body)
-        .send()
-        .await
+        .header("content-type", "application/json");
+    if let Some(lang) = lang {
+        request = request.header("accept-language", lang);
+    }
+    request.json(&body).send().await
 }
 
 async fn profile(app: &TestApp) -> Value {
@@ -129,14 +140,7 @@ async fn five_bad_fields_give_one_400_naming_all_five() {
       "timestamp": "[timestamp]"
     }
     "#);
-    let turkish = app
-        .request(Method::PATCH, "/api/v1/users/profile")
-        .bearer(&app.token(&uid(ME)))
-        .header("content-type", "application/json")
-        .header("accept-language", "tr")
-        .json(&body)
-        .send()
-        .await;
+    let turkish = patch_in(&app, "tr", &app.token(&uid(ME)), body).await;
     assert_json_snapshot!(turkish.stable_json()["errors"], @r#"
     [
       "Doğrulama başarısız",
@@ -171,14 +175,7 @@ async fn a_nul_character_is_a_400_naming_the_field() {
       "timestamp": "[timestamp]"
     }
     "#);
-    let turkish = app
-        .request(Method::PATCH, "/api/v1/users/profile")
-        .bearer(&app.token(&uid(ME)))
-        .header("content-type", "application/json")
-        .header("accept-language", "tr")
-        .json(&body)
-        .send()
-        .await;
+    let turkish = patch_in(&app, "tr", &app.token(&uid(ME)), body).await;
     assert_json_snapshot!(turkish.stable_json()["errors"], @r#"
     [
       "Doğrulama başarısız",
