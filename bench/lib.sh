@@ -417,3 +417,18 @@ start_postgraphile() {
 	die "PostGraphile did not start"
 }
 stop_postgraphile() { stop_pid "-$PG_PID"; }
+
+# run_pgbench ARGS... — one pgbench run (pgbench -n -M prepared ARGS, after an idle wait, see
+# run_idle); prints "tps latency_ms failed" on one line, nothing when it failed (it runs in a
+# subshell, so callers check).
+run_pgbench() {
+	local out=$BENCH_TMP/pgbench.out
+	run_idle "$out" pgbench -n -M prepared "$@" || {
+		cat "$out" >&2
+		die "pgbench failed"
+	}
+	printf '%s %s %s\n' \
+		"$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out")" \
+		"$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$out")" \
+		"$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out" | grep . || echo 0)"
+}

@@ -98,15 +98,11 @@ graphql() { # graphql URL SECONDS QUERY
 		"BENCH_BODY=$(body "$3" __ID__)"
 }
 pgbench_read() { # pgbench_read ROUND
-	local out=$BENCH_TMP/pgbench.out tps
-	run_idle "$out" pgbench -n -M prepared -j "$threads" -c "$connections" -T "$duration" -D hot="$hot" \
-		-f "$BENCH_DIR/pgbench/profile_read.sql" "$CELEBRITY_DB" || {
-		cat "$out" >&2
-		die "pgbench failed"
-	}
-	tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out")
-	printf '%s\tpgbench\t%s\t-\t-\t%s\n' "$1" "$tps" \
-		"$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")" >>"$results"
+	local tps failed
+	read -r tps _ failed < <(run_pgbench -j "$threads" -c "$connections" -T "$duration" -D hot="$hot" \
+		-f "$BENCH_DIR/pgbench/profile_read.sql" "$CELEBRITY_DB")
+	[ -n "$tps" ] || die "pgbench failed"
+	printf '%s\tpgbench\t%s\t-\t-\t%s\n' "$1" "$tps" "$failed" >>"$results"
 	log "round $1, pgbench: $tps/s"
 }
 measure() { # measure ROUND WHAT

@@ -36,16 +36,10 @@ results=$BENCH_TMP/results.tsv # kind  pool  clients  per_second  latency_ms  p9
 wait_idle
 for c in $connections; do
 	for script in users_by_pk profile_read; do
-		out=$BENCH_TMP/pgbench.out
-		run_idle "$out" pgbench -n -M prepared -j 1 -c "$c" -T "$duration" -D hot=100000 \
-			-f "$BENCH_DIR/pgbench/$script.sql" "$CELEBRITY_DB" || {
-			cat "$out" >&2
-			die "pgbench failed"
-		}
-		tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out")
-		lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$out")
-		failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
-		printf 'pgbench-%s\t-\t%s\t%s\t%s\t-\t%s\n' "$script" "$c" "$tps" "$lat" "${failed:-0}" >>"$results"
+		read -r tps lat failed < <(run_pgbench -j 1 -c "$c" -T "$duration" -D hot=100000 \
+			-f "$BENCH_DIR/pgbench/$script.sql" "$CELEBRITY_DB")
+		[ -n "$tps" ] || die "pgbench failed"
+		printf 'pgbench-%s\t-\t%s\t%s\t%s\t-\t%s\n' "$script" "$c" "$tps" "$lat" "$failed" >>"$results"
 		log "pgbench $script, $c clients: $tps tps, latency average $lat ms"
 	done
 done
