@@ -138,11 +138,8 @@ async fn context_layer(
         return with_context_headers(&ctx, response);
     }
     // The route's pattern, not the raw path: bounded label values, no ids in the metrics.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
@@ -163,8 +160,8 @@ async fn context_layer(
     span.record("latency_ms", latency.as_secs_f64() * 1000.0);
     span.in_scope(|| tracing::info!("request finished"));
     crate::metrics::record_request(
-        &route,
-        method.as_str(),
+        route,
+        &method,
         response.status().as_u16(),
         ctx.platform.as_str(),
         latency,

@@ -7,6 +7,7 @@
 //! (`service::resolve_viewer`).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -85,11 +86,30 @@ pub enum Credentials {
     Invalid(MessageId),
 }
 
+/// How many verified tokens are remembered: about the signed-in clients of a busy minute, a
+/// few megabytes at most.
+const VERIFIED_TOKENS_MAX: usize = 4096;
+
+/// A token that verified, remembered with its expiry (seconds since the epoch).
+#[derive(Debug, Clone)]
+struct Remembered {
+    token: VerifiedToken,
+    expires_at: i64,
+}
+
 /// The keys tokens are verified (and, for HS256, minted) with.
+///
+/// Verification (two base64 decodes, two JSON parses and an HMAC or RSA check) was about a tenth
+/// of a signed-in read, and a client sends the same token with every request: so the outcome of
+/// a successful verification is remembered, keyed by the whole token. The same bytes verify the
+/// same way every time, so the one thing that can change is time: the expiry is checked again on
+/// every use, exactly as `jsonwebtoken` checks it. Failures are not remembered (a client cannot
+/// fill the memory with garbage that way, and they are rare).
 #[derive(Clone)]
 pub struct TokenKeys {
     hs256: (EncodingKey, DecodingKey),
     rs256: Option<DecodingKey>,
+    verified: Arc<quick_cache::sync::Cache<Box<str>, Remembered>>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -120,6 +140,7 @@ impl TokenKeys {
                 DecodingKey::from_secret(secret)?,
             ),
             rs256,
+            verified: Arc::new(quick_cache::sync::Cache::new(VERIFIED_TOKENS_MAX)),
         })
     }
 
@@ -172,8 +193,31 @@ impl TokenKeys {
         }
     }
 
-    /// Verifies a token's algorithm, signature, expiry and claims.
+    /// Verifies a token's algorithm, signature, expiry and claims (from memory when the same
+    /// token verified before and has not expired since).
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, MessageId> {
+        if let Some(remembered) = self.verified.get(token) {
+            // `jsonwebtoken`'s own rule with no leeway: expired once `exp` is in the past.
+            return if remembered.expires_at < Utc::now().timestamp() {
+                self.verified.remove(token);
+                Err(MessageId::TokenExpired)
+            } else {
+                Ok(remembered.token)
+            };
+        }
+        let (verified, expires_at) = self.verify_signed(token)?;
+        self.verified.insert(
+            token.into(),
+            Remembered {
+                token: verified.clone(),
+                expires_at,
+            },
+        );
+        Ok(verified)
+    }
+
+    /// Verifies a token from scratch; returns it with its expiry.
+    fn verify_signed(&self, token: &str) -> Result<(VerifiedToken, i64), MessageId> {
         let algorithm = match header_algorithm(token)?.as_str() {
             "HS256" => Algorithm::HS256,
             "RS256" if self.rs256.is_some() => Algorithm::RS256,
@@ -201,10 +245,11 @@ impl TokenKeys {
         })?;
         let claims = data.claims;
         let user_id = ObjectId::parse(&claims.sub).ok_or(MessageId::TokenUnknownUser)?;
-        Ok(VerifiedToken {
+        let verified = VerifiedToken {
             user_id,
             admin: claims.role.as_deref() == Some("admin"),
-        })
+        };
+        Ok((verified, claims.exp))
     }
 }
 
@@ -262,6 +307,38 @@ mod tests {
                 admin: true
             })
         );
+    }
+
+    #[test]
+    fn remembered_tokens_still_expire() {
+        let keys = keys();
+        let token = keys
+            .mint(&id(), false, std::time::Duration::from_secs(60))
+            .expect("mint");
+        let first = keys.verify(&token);
+        assert!(first.is_ok());
+        assert!(keys.verified.get(token.as_str()).is_some());
+        assert_eq!(keys.verify(&token), first, "the remembered outcome is the same");
+
+        // The same token once its expiry has passed: refused, and forgotten.
+        let remembered = keys.verified.get(token.as_str()).expect("remembered");
+        keys.verified.insert(
+            token.as_str().into(),
+            Remembered {
+                expires_at: Utc::now().timestamp() - 1,
+                ..remembered
+            },
+        );
+        assert_eq!(keys.verify(&token), Err(MessageId::TokenExpired));
+        assert!(keys.verified.get(token.as_str()).is_none());
+
+        // A forged token is never remembered.
+        let other = TokenKeys::new(&SecretString::from("y".repeat(32)), None).expect("keys");
+        let forged = other
+            .mint(&id(), false, std::time::Duration::from_secs(60))
+            .expect("mint");
+        assert_eq!(keys.verify(&forged), Err(MessageId::TokenSignature));
+        assert!(keys.verified.get(forged.as_str()).is_none());
     }
 
     #[test]

@@ -32,12 +32,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use metrics::{Counter, Histogram};
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
 use tokio::sync::oneshot;
 
 use super::changes::{Change, ChangeSink, StreamEvent};
 use super::replicas::Lsn;
 use crate::profiles::privacy::FoundProfile;
+use crate::profiles::view::RenderedView;
 use crate::profiles::{FollowCounts, ObjectId, Relation, User, UsernameKey};
 
 /// How old the last confirmed heartbeat may be before the cache stops vouching for itself: the
@@ -66,19 +68,46 @@ enum Key {
     Username(UsernameKey),
 }
 
+/// A [`Key`] made of borrowed ids, so that a lookup — three on a signed-in read — allocates
+/// nothing. Its variants are `Key`'s in the same order, so the derived hashes agree (a test
+/// checks it).
+#[derive(Debug, Clone, Copy, Hash)]
+enum KeyRef<'a> {
+    Profile(&'a ObjectId),
+    Relation(&'a ObjectId, &'a ObjectId),
+    Username(&'a UsernameKey),
+}
+
+impl Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        match (*self, key) {
+            (KeyRef::Profile(a), Key::Profile(b)) => a == b,
+            (KeyRef::Relation(a, b), Key::Relation(c, d)) => a == c && b == d,
+            (KeyRef::Username(a), Key::Username(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Entry {
-    Profile(Arc<User>, FollowCounts),
+    /// The user, its counts, and its rendered view once a read rendered it.
+    Profile(Arc<User>, FollowCounts, Arc<RenderedView>),
     Relation(Relation),
     Username(ObjectId),
 }
 
-/// What an entry costs beyond its key and value: moka's own bookkeeping (its map's node, the
-/// access and write orders, the frequency sketch) and the allocator's rounding. Measured, not
-/// guessed: filled to its budget by reading 600,000 profiles (`bench/reads.sh`), the process
-/// grew by about 950 bytes per entry while the weigher, with 96 bytes here, counted about 500 (a
-/// 64 MiB budget held some 110 MiB), and with 352 counted 760.
-const ENTRY_OVERHEAD: usize = 544;
+/// What an entry costs beyond its key and value: the cache's own bookkeeping (its table's slot
+/// and the entry's node, with its hash and reference bit), the rendered view's memo and the
+/// allocator's rounding of the strings.
+const ENTRY_OVERHEAD: usize = 160;
+
+/// About what an entry weighs, to size the cache's tables for its byte budget up front.
+const TYPICAL_ENTRY_BYTES: u64 = 1024;
+
+/// What a rendered view costs beyond the strings it repeats: its keys and punctuation (about
+/// 330 bytes of JSON), the entity tag and the memo's allocations.
+const RENDERED_OVERHEAD: usize = 480;
 
 /// Approximate bytes an entry holds, for the byte budget.
 fn weight(key: &Key, entry: &Entry) -> u32 {
@@ -87,7 +116,7 @@ fn weight(key: &Key, entry: &Entry) -> u32 {
         Key::Relation(..) => 96,
     };
     let entry_bytes = match entry {
-        Entry::Profile(user, _) => {
+        Entry::Profile(user, ..) => {
             let strings = [
                 user.name.len(),
                 user.surname.len(),
@@ -101,13 +130,26 @@ fn weight(key: &Key, entry: &Entry) -> u32 {
                 user.facebook.as_ref().map_or(0, String::len),
                 user.profile_photo.as_ref().map_or(0, |p| p.url.len() + 48),
             ];
+            let strings: usize = strings.iter().sum();
             let interests: usize = user.interests.iter().map(|i| i.len() + 24).sum();
-            std::mem::size_of::<User>() + strings.iter().sum::<usize>() + interests + 64
+            // Counted whether rendered yet or not: the budget must hold once it is.
+            let rendered = strings + interests + RENDERED_OVERHEAD;
+            std::mem::size_of::<User>() + strings + interests + 64 + rendered
         }
         Entry::Relation(_) => 16,
         Entry::Username(_) => 48,
     };
     u32::try_from(key_bytes + entry_bytes + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+}
+
+/// The byte budget's weigher: [`weight`].
+#[derive(Debug, Clone, Copy)]
+struct ByBytes;
+
+impl Weighter<Key, Entry> for ByBytes {
+    fn weight(&self, key: &Key, entry: &Entry) -> u64 {
+        u64::from(weight(key, entry))
+    }
 }
 
 /// Taken before a read that may fill the cache: the invalidation sequence at that moment.
@@ -152,7 +194,7 @@ struct Heartbeat {
 
 /// The in-process profile cache of one instance.
 pub struct ProfileCache {
-    entries: Cache<Key, Entry>,
+    entries: Cache<Key, Entry, ByBytes>,
     hasher: std::collections::hash_map::RandomState,
     /// The invalidation sequence number, bumped by every invalidation and flush.
     sequence: AtomicU64,
@@ -190,8 +232,8 @@ pub struct ProfileCache {
 impl std::fmt::Debug for ProfileCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProfileCache")
-            .field("entries", &self.entries.entry_count())
-            .field("bytes", &self.entries.weighted_size())
+            .field("entries", &self.entries.len())
+            .field("bytes", &self.entries.weight())
             .field("usable", &self.usable())
             .finish()
     }
@@ -202,10 +244,11 @@ impl ProfileCache {
     /// connected and confirmed a heartbeat.
     pub fn new(max_bytes: u64) -> Self {
         Self {
-            entries: Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(weight)
-                .build(),
+            entries: Cache::with_weighter(
+                usize::try_from(max_bytes / TYPICAL_ENTRY_BYTES).unwrap_or(usize::MAX),
+                max_bytes,
+                ByBytes,
+            ),
             hasher: std::collections::hash_map::RandomState::new(),
             sequence: AtomicU64::new(0),
             stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
@@ -241,8 +284,7 @@ impl ProfileCache {
 
     /// The entries and bytes held (for tests and metrics).
     pub fn size(&self) -> (u64, u64) {
-        self.entries.run_pending_tasks();
-        (self.entries.entry_count(), self.entries.weighted_size())
+        (self.entries.len() as u64, self.entries.weight())
     }
 
     fn stripe_index(&self, key: &Key) -> usize {
@@ -311,14 +353,16 @@ impl ProfileCache {
     }
 
     fn lookup(&self, id: &ObjectId, viewer: Option<&ObjectId>) -> Option<FoundProfile> {
-        let Some(Entry::Profile(user, counts)) = self.entries.get(&Key::Profile(id.clone())) else {
+        let Some(Entry::Profile(user, counts, rendered)) =
+            self.entries.get(&KeyRef::Profile(id))
+        else {
             return None;
         };
         let relation = match viewer {
             Some(viewer) if viewer != id => {
                 match self
                     .entries
-                    .get(&Key::Relation(viewer.clone(), id.clone()))?
+                    .get(&KeyRef::Relation(viewer, id))?
                 {
                     Entry::Relation(relation) => relation,
                     _ => return None,
@@ -330,6 +374,7 @@ impl ProfileCache {
             user,
             counts,
             relation,
+            rendered: Some(rendered),
         })
     }
 
@@ -340,7 +385,7 @@ impl ProfileCache {
         key: &UsernameKey,
         viewer: Option<&ObjectId>,
     ) -> Option<FoundProfile> {
-        let found = match self.entries.get(&Key::Username(key.clone())) {
+        let found = match self.entries.get(&KeyRef::Username(key)) {
             Some(Entry::Username(id)) => self
                 .lookup(&id, viewer)
                 .filter(|f| f.user.username.eq_ignore_ascii_case(key.as_str())),
@@ -361,7 +406,12 @@ impl ProfileCache {
         self.store(
             ticket,
             Key::Profile(id.clone()),
-            Entry::Profile(found.user.clone(), found.counts),
+            // A memo of its own: a view rendered from an older entry must not carry over.
+            Entry::Profile(
+                found.user.clone(),
+                found.counts,
+                Arc::new(RenderedView::default()),
+            ),
         );
         if let Some(viewer) = viewer.filter(|v| *v != id) {
             self.store(
@@ -388,7 +438,7 @@ impl ProfileCache {
         // An invalidation may have come between the check and the insert: it bumped the
         // stripe before removing the key, so looking again after the insert catches it.
         if stale(self, &key) || !self.usable() {
-            self.entries.invalidate(&key);
+            self.entries.remove(&key);
             self.metrics.discarded_fills.increment(1);
         }
     }
@@ -403,7 +453,7 @@ impl ProfileCache {
             self.stripes[stripe].fetch_max(sequence, Ordering::SeqCst);
             self.positions[stripe].store(UNKNOWN, Ordering::SeqCst);
             pending.push(stripe);
-            self.entries.invalidate(&key);
+            self.entries.remove(&key);
             self.metrics.invalidations.increment(1);
         }
     }
@@ -432,7 +482,7 @@ impl ProfileCache {
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         self.flush_position.store(UNKNOWN, Ordering::SeqCst);
         self.flushed_at.store(sequence, Ordering::SeqCst);
-        self.entries.invalidate_all();
+        self.entries.clear();
         self.metrics.flushes.increment(1);
     }
 
@@ -570,6 +620,7 @@ mod tests {
                 viewer_follow: Some(FollowStatus::Accepted),
                 ..Relation::default()
             },
+            rendered: None,
         }
     }
 
@@ -593,6 +644,23 @@ mod tests {
         cache.handle(&marker(token, 100));
         assert!(cache.usable());
         cache
+    }
+
+    #[test]
+    fn borrowed_keys_hash_and_compare_like_owned_ones() {
+        let hasher = std::collections::hash_map::RandomState::new();
+        let username = UsernameKey::parse_lookup("Ab_C").expect("username");
+        let pairs = [
+            (Key::Profile(id(1)), KeyRef::Profile(&id(1))),
+            (Key::Relation(id(1), id(2)), KeyRef::Relation(&id(1), &id(2))),
+            (Key::Username(username.clone()), KeyRef::Username(&username)),
+        ];
+        for (owned, borrowed) in &pairs {
+            assert_eq!(hasher.hash_one(owned), hasher.hash_one(borrowed));
+            assert!(borrowed.equivalent(owned));
+        }
+        assert!(!KeyRef::Relation(&id(2), &id(1)).equivalent(&pairs[1].0));
+        assert!(!KeyRef::Profile(&id(1)).equivalent(&Key::Relation(id(1), id(1))));
     }
 
     #[test]

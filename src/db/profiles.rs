@@ -230,6 +230,7 @@ pub async fn find_many(
     rows.into_iter()
         .map(|(user, photo, followers, following, relations)| {
             Ok(FoundProfile {
+                rendered: None,
                 user: std::sync::Arc::new(user.into_user(photo)?),
                 counts: FollowCounts {
                     followers: followers.unwrap_or_default(),

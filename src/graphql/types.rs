@@ -8,7 +8,7 @@ use super::error::{GqlResult, request_context};
 use super::follows::{UserConnection, connection};
 use super::scalars::{Date, DateTime};
 use crate::profiles::follows::ListKind;
-use crate::profiles::view::ProfileView;
+use crate::profiles::view;
 use crate::profiles::{self, VisibleProfile};
 
 /// Whether a user can take a live-stream call now. The values are the REST API's, lowercase.
@@ -312,6 +312,6 @@ visibility as `followers`.")]
     /// `updateProfile(ifMatch:)` to update only if nothing changed in between.
     async fn etag(&self, ctx: &Context<'_>) -> GqlResult<String> {
         let today = request_context(ctx)?.timezone.date_at(Utc::now());
-        Ok(ProfileView::new(&self.0, today).etag())
+        Ok(view::render(&self.0, today).etag.clone())
     }
 }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use super::model::{FollowCounts, FollowStatus, User};
+use super::view::RenderedView;
 use crate::error::AppError;
 use crate::identity::Viewer;
 
@@ -35,6 +36,9 @@ pub struct FoundProfile {
     pub counts: FollowCounts,
     /// The viewer's relations with the user (all empty for an anonymous viewer).
     pub relation: Relation,
+    /// Where the public view of this user and counts is kept once rendered, shared by every
+    /// read of the same cache entry (`None` for a profile read from the database).
+    pub rendered: Option<Arc<RenderedView>>,
 }
 
 /// A profile the viewer may see, with its counts.
@@ -44,6 +48,7 @@ pub struct VisibleProfile {
     counts: FollowCounts,
     shows_birth_date: bool,
     relation: Option<Relation>,
+    rendered: Option<Arc<RenderedView>>,
 }
 
 impl VisibleProfile {
@@ -66,6 +71,11 @@ impl VisibleProfile {
     pub fn relation(&self) -> Option<&Relation> {
         self.relation.as_ref()
     }
+
+    /// The memo of this profile's rendered public view, when it came from the cache.
+    pub fn rendered_view(&self) -> Option<&RenderedView> {
+        self.rendered.as_deref()
+    }
 }
 
 /// Decides whether `viewer` may see `user`. In order: a deactivated user does not exist (404);
@@ -78,6 +88,7 @@ pub fn check(viewer: &Viewer, found: FoundProfile) -> Result<VisibleProfile, App
         user,
         counts,
         relation,
+        rendered,
     } = found;
     if user.is_deactivated() {
         return Err(AppError::NotFound);
@@ -98,6 +109,7 @@ pub fn check(viewer: &Viewer, found: FoundProfile) -> Result<VisibleProfile, App
         relation: viewer.user_id().map(|_| relation),
         counts,
         user,
+        rendered,
     })
 }
 
@@ -125,6 +137,7 @@ mod tests {
 
     fn found(user: User, relation: Relation) -> FoundProfile {
         FoundProfile {
+            rendered: None,
             user: Arc::new(user),
             counts: FollowCounts::default(),
             relation,

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::privacy::{self, VisibleProfile};
 use super::rules::IDS_PER_READ_MAX;
 use super::update;
-use super::view::{ProfileView, if_match_accepts};
+use super::view::{self, if_match_accepts};
 use super::{ObjectId, ProfileKeys, UsernameKey};
 use crate::db::Db;
 use crate::db::pool::transaction;
@@ -179,8 +179,8 @@ pub async fn update_profile(
                     return Err(AppError::Unauthenticated(MessageId::TokenUnknownUser));
                 }
                 let current = read_own(conn, &owner, &id).await?;
-                let etag = ProfileView::new(&current, options.today).etag();
-                if !if_match_accepts(condition, &etag) {
+                let current = view::render(&current, options.today);
+                if !if_match_accepts(condition, &current.etag) {
                     return Err(AppError::PreconditionFailed);
                 }
             }

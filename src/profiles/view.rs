@@ -2,9 +2,11 @@
 //! field for field and in that order — and its version tag.
 //!
 //! Both adapters derive what they show from this one view: REST serializes it, GraphQL reads
-//! the same values and the same [`ProfileView::etag`], so `If-Match` tags are interchangeable.
+//! the same values and the same entity tag ([`render`]), so `If-Match` tags are interchangeable.
 //! The OpenAPI document derives its schema from it too (bounds, examples and prose are added by
 //! `rest::openapi`), so the documented keys are the serialized ones.
+
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -106,14 +108,59 @@ impl<'a> ProfileView<'a> {
         // A struct of strings, numbers and options always serializes.
         serde_json::value::to_raw_value(self).unwrap_or_else(|_| RawValue::NULL.to_owned())
     }
+}
 
-    /// The strong entity tag of this view: a quoted, truncated SHA-256 of its JSON.
-    pub fn etag(&self) -> String {
-        etag_of(self.to_json().get().as_bytes())
+/// A profile's public view as JSON with its entity tag, rendered for one day (`age` is the only
+/// part that depends on the day; the view is the same for every viewer who may see it).
+#[derive(Debug)]
+pub struct Rendered {
+    /// The day `age` was counted on.
+    pub today: NaiveDate,
+    /// The view as JSON.
+    pub json: Box<RawValue>,
+    /// Its strong entity tag.
+    pub etag: String,
+}
+
+impl Rendered {
+    fn of(profile: &VisibleProfile, today: NaiveDate) -> Self {
+        let json = ProfileView::new(profile, today).to_json();
+        let etag = etag_of(json.get().as_bytes());
+        Self { today, json, etag }
     }
 }
 
-/// The entity tag of a serialized view.
+/// Where a cached profile keeps its rendered view, so that the thousands of reads of a hot
+/// profile between two changes serialize and hash it once (per day) instead of once each. It
+/// lives in the cache entry of the user and its counts, so whatever drops or replaces that
+/// entry — every invalidation — drops it with it: it can never outlive the data it shows.
+#[derive(Debug, Default)]
+pub struct RenderedView(Mutex<Option<Arc<Rendered>>>);
+
+impl RenderedView {
+    fn get_or_render(&self, profile: &VisibleProfile, today: NaiveDate) -> Arc<Rendered> {
+        let mut slot = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*slot {
+            Some(rendered) if rendered.today == today => rendered.clone(),
+            // Another day (a zone past midnight, or a new day): render for it and keep that.
+            _ => {
+                let rendered = Arc::new(Rendered::of(profile, today));
+                *slot = Some(rendered.clone());
+                rendered
+            }
+        }
+    }
+}
+
+/// `profile`'s public view on `today`, from the memo of its cache entry when it has one.
+pub fn render(profile: &VisibleProfile, today: NaiveDate) -> Arc<Rendered> {
+    match profile.rendered_view() {
+        Some(memo) => memo.get_or_render(profile, today),
+        None => Arc::new(Rendered::of(profile, today)),
+    }
+}
+
+/// The strong entity tag of a serialized view: a quoted, truncated SHA-256 of its JSON.
 pub fn etag_of(json: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     format!("\"{}\"", hex::encode(&Sha256::digest(json)[..16]))

@@ -12,7 +12,7 @@ use crate::context::Ctx;
 use crate::context::RequestContext;
 use crate::profiles::ProfileKeys;
 use crate::profiles::service;
-use crate::profiles::view::{ProfileView, etag_of, if_none_match_hits};
+use crate::profiles::view::{self, if_none_match_hits};
 use crate::state::AppState;
 
 /// `GET /api/v1/users/profile/{id}`
@@ -114,33 +114,30 @@ async fn read(
     let viewer = service::resolve_viewer(state.db(), &ctx.credentials).await?;
     let profile = service::read_profile(state.db(), &viewer, key).await?;
     let today = ctx.timezone.date_at(Utc::now());
-    Ok(cacheable(
-        ctx,
-        headers,
-        ProfileView::new(&profile, today).to_json(),
-    ))
+    let view = view::render(&profile, today);
+    Ok(cacheable(ctx, headers, &view.json, &view.etag))
 }
 
-/// A 200 envelope around `data` with its strong ETag, or a bodiless 304 when the client's
+/// A 200 envelope around `data` with its strong `etag`, or a bodiless 304 when the client's
 /// `If-None-Match` already names that ETag. Only called once the viewer may see the data.
 pub fn cacheable(
     ctx: &RequestContext,
     request_headers: &HeaderMap,
-    data: Box<RawValue>,
+    data: &RawValue,
+    etag: &str,
 ) -> Response {
-    let etag = etag_of(data.get().as_bytes());
     let not_modified = request_headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| if_none_match_hits(v, &etag));
+        .any(|v| if_none_match_hits(v, etag));
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        envelope::success(ctx, StatusCode::OK, &data)
+        envelope::success(ctx, StatusCode::OK, data)
     };
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
     headers.insert(

@@ -14,7 +14,7 @@ use crate::context::Ctx;
 use crate::error::{AppError, FieldError};
 use crate::i18n::MessageId;
 use crate::profiles::service::{self, UpdateOptions};
-use crate::profiles::view::{ProfileView, etag_of};
+use crate::profiles::view;
 use crate::state::AppState;
 
 /// Largest body accepted.
@@ -75,10 +75,9 @@ pub async fn patch_profile(
     };
     let viewer = service::resolve_viewer(state.db(), &ctx.credentials).await;
     let profile = service::update_profile(state.db(), viewer, &patch, options).await?;
-    let view = ProfileView::new(&profile, today);
-    let raw = view.to_json();
-    let mut response = envelope::success(&ctx, StatusCode::OK, &raw);
-    if let Ok(etag) = HeaderValue::from_str(&etag_of(raw.get().as_bytes())) {
+    let view = view::render(&profile, today);
+    let mut response = envelope::success(&ctx, StatusCode::OK, &view.json);
+    if let Ok(etag) = HeaderValue::from_str(&view.etag) {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response
