@@ -111,7 +111,7 @@ impl RequestContext {
 
         let request_id = header_text(headers, REQUEST_ID)
             .filter(|id| is_valid_request_id(id))
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+            .map_or_else(new_request_id, str::to_owned);
         let credentials = keys.check_header(
             headers
                 .get(http::header::AUTHORIZATION)
@@ -142,6 +142,16 @@ impl RequestContext {
             .as_ref()
             .map(|id| hex::encode(&Sha256::digest(id.as_bytes())[..8]))
     }
+}
+
+/// A fresh request id: a random UUID, written without going through `fmt` (this runs for
+/// every request).
+fn new_request_id() -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 /// Parses a header value, recording a problem naming the header when it is not valid.

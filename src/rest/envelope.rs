@@ -81,8 +81,11 @@ pub fn success(ctx: &RequestContext, status: StatusCode, data: &RawValue) -> Res
         errors: &[],
         timestamp: ctx.now(),
     };
-    json_response(status, &body)
+    json_response(status, &body, data.get().len() + ENVELOPE_BYTES)
 }
+
+/// About what the envelope adds around `data`, so that its buffer is allocated once.
+const ENVELOPE_BYTES: usize = 128;
 
 /// The envelope of `error` in the request's language and zone.
 pub fn failure(ctx: &RequestContext, error: &AppError) -> Response {
@@ -95,7 +98,7 @@ pub fn failure(ctx: &RequestContext, error: &AppError) -> Response {
         errors: &error.messages(ctx.lang),
         timestamp: ctx.now(),
     };
-    let mut response = json_response(status, &body);
+    let mut response = json_response(status, &body, 4 * ENVELOPE_BYTES);
     if matches!(
         error.kind(),
         ErrorKind::Unavailable | ErrorKind::TooManyRequests
@@ -112,9 +115,12 @@ pub fn failure(ctx: &RequestContext, error: &AppError) -> Response {
     response
 }
 
-fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+fn json_response(status: StatusCode, body: &impl Serialize, capacity: usize) -> Response {
+    let mut bytes = Vec::with_capacity(capacity);
     // Serializing our own structs of strings and raw JSON cannot fail.
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    if serde_json::to_writer(&mut bytes, body).is_err() {
+        bytes.clear();
+    }
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(
