@@ -260,4 +260,23 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert!(cache.parsed("{ viewer { id }").is_none());
     }
+
+    #[test]
+    fn a_variant_is_made_once_and_shared() {
+        let cache = DocumentCache::default();
+        let parsed = cache.parsed("subscription { a }").expect("parses");
+        let mut made = 0;
+        let first = parsed.variant(|document| {
+            made += 1;
+            document.clone()
+        });
+        let again = parsed.variant(|document| {
+            made += 1;
+            document.clone()
+        });
+        assert_eq!(made, 1);
+        assert!(Arc::ptr_eq(&first, &again));
+        let own = Parsed::sharing(first.clone());
+        assert!(Arc::ptr_eq(&own.document, &first));
+    }
 }

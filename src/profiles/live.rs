@@ -617,3 +617,41 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::parse(&format!("{n:024x}")).expect("an id")
+    }
+
+    fn hidden(n: u8) -> Update {
+        Update::Hidden {
+            user: id(n),
+            error: AppError::NotFound,
+        }
+    }
+
+    fn user_of(update: &Update) -> Option<&ObjectId> {
+        match update {
+            Update::Hidden { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_id_owes_one_update_in_its_first_place_and_delivered_updates_free_their_buffer() {
+        let mut state = WatchState::default();
+        state.owe(&id(1), hidden(1));
+        state.owe(&id(2), hidden(2));
+        state.owe(&id(1), Update::Revoked(AppError::NotFound));
+        assert_eq!(state.pending.len(), 2);
+        let first = state.take_oldest().expect("the first id's latest update");
+        assert!(matches!(first, Update::Revoked(_)));
+        let second = state.take_oldest().expect("the second id's update");
+        assert_eq!(user_of(&second), Some(&id(2)));
+        assert!(state.take_oldest().is_none());
+        assert_eq!(state.pending.capacity(), 0);
+    }
+}
