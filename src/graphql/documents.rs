@@ -11,7 +11,7 @@
 //!   them (`users(ids: $ids)` costs more with more ids).
 //! - Execution, and everything per request (viewer, headers, limits on aliases): never.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::ExecutableDocument;
@@ -25,18 +25,40 @@ const DOCUMENTS: u64 = 2_000;
 
 /// A parsed document and the validations it passed, by operation name.
 pub struct Parsed {
-    /// The document.
-    pub document: ExecutableDocument,
+    /// The document (shared: a subscription keeps a [`Parsed`] of its own, for its own
+    /// validation, around the one document of its text).
+    pub document: Arc<ExecutableDocument>,
     validated: Mutex<Vec<(Option<String>, ValidationResult)>>,
+    /// A variant of the document made once for all its users (see [`Parsed::variant`]).
+    variant: OnceLock<Arc<ExecutableDocument>>,
 }
 
 impl Parsed {
     /// A document not validated yet.
     pub fn new(document: ExecutableDocument) -> Self {
+        Self::sharing(Arc::new(document))
+    }
+
+    /// A document, shared with others, not validated yet.
+    pub fn sharing(document: Arc<ExecutableDocument>) -> Self {
         Self {
             document,
             validated: Mutex::new(Vec::new()),
+            variant: OnceLock::new(),
         }
+    }
+
+    /// The document as `make` rewrites it, made on the first call and shared by every later
+    /// one: each WebSocket subscription runs its document's variant on its own root
+    /// ([`super::ws`]), and ten thousand subscriptions with one text then hold one copy of it,
+    /// not ten thousand. `make` must be the same on every call.
+    pub fn variant(
+        &self,
+        make: impl FnOnce(&ExecutableDocument) -> ExecutableDocument,
+    ) -> Arc<ExecutableDocument> {
+        self.variant
+            .get_or_init(|| Arc::new(make(&self.document)))
+            .clone()
     }
 
     fn validated(&self, operation: Option<&str>) -> Option<ValidationResult> {
@@ -237,5 +259,24 @@ mod tests {
         let again = cache.parsed("{ viewer { id } }").expect("parses");
         assert!(Arc::ptr_eq(&first, &again));
         assert!(cache.parsed("{ viewer { id }").is_none());
+    }
+
+    #[test]
+    fn a_variant_is_made_once_and_shared() {
+        let cache = DocumentCache::default();
+        let parsed = cache.parsed("subscription { a }").expect("parses");
+        let mut made = 0;
+        let first = parsed.variant(|document| {
+            made += 1;
+            document.clone()
+        });
+        let again = parsed.variant(|document| {
+            made += 1;
+            document.clone()
+        });
+        assert_eq!(made, 1);
+        assert!(Arc::ptr_eq(&first, &again));
+        let own = Parsed::sharing(first.clone());
+        assert!(Arc::ptr_eq(&own.document, &first));
     }
 }

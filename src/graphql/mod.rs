@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use ::http::{HeaderMap, HeaderValue, StatusCode, header};
 use async_graphql::Schema;
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -178,7 +178,7 @@ async fn execute(
     // library to report as it always does.
     let parsed = executor.documents.parsed(&request.query);
     if let Some(parsed) = &parsed {
-        request.set_parsed_query(parsed.document.clone());
+        request.set_parsed_query(ExecutableDocument::clone(&parsed.document));
         if request.variables.is_empty() {
             request = request.data(documents::Revalidation {
                 parsed: parsed.clone(),
@@ -186,7 +186,7 @@ async fn execute(
             });
         }
     }
-    let document = parsed.as_ref().map(|p| &p.document);
+    let document = parsed.as_ref().map(|p| &*p.document);
     let selected = document.and_then(|d| document::operation(d, operation_name.as_deref()));
     if method == Method::Get && selected.is_some_and(|(_, op)| op.ty == OperationType::Mutation) {
         let mut response = request_error(

@@ -97,9 +97,11 @@ pub enum Phase {
 /// The root that runs a subscription over WebSocket ([`super::ws`]) one update at a time.
 ///
 /// async-graphql's own subscription execution keeps the state of its whole executor alive for
-/// as long as a subscription runs, tens of kilobytes each; here a subscription is its watch and
-/// its document, and each update runs as a short operation on this root — named, shaped and
-/// limited as `Subscription`, so the document validates exactly as it would there.
+/// as long as a subscription runs, tens of kilobytes each; here a subscription is its watch, its
+/// variables and a share of its document (one copy per query text, see
+/// [`Parsed::variant`](super::documents::Parsed::variant)), and each update runs as a short
+/// operation on this root — named, shaped and limited as `Subscription`, so the document
+/// validates exactly as it would there.
 pub struct LiveRoot;
 
 /// The schema of [`LiveRoot`].

@@ -26,7 +26,7 @@ use async_graphql::parser::types::{
 use axum::extract::FromRequestParts as _;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{BoxStream, SelectAll};
+use futures_util::stream::{BoxStream, SelectAll, SplitSink, SplitStream};
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -48,8 +48,11 @@ use crate::state::AppState;
 /// The subprotocol spoken.
 pub const PROTOCOL: &str = "graphql-transport-ws";
 
-/// Largest frame read from a client: operations are bounded like HTTP bodies.
-const READ_BUFFER: usize = 4 * 1024;
+/// The read buffer of a connection, allocated when it opens and kept while it lives: what a
+/// client sends is small (`connection_init`, `subscribe`, `pong`), and a larger message (up to
+/// the body limit) grows it to fit. 1 KiB rather than tungstenite's 128 KiB or the 4 KiB this
+/// used to be: 10,000 idle subscribers keep 10 MiB of it, not 40.
+const READ_BUFFER: usize = 1024;
 
 /// How long a closing frame may take to go out to a client that stopped reading.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -85,14 +88,17 @@ pub async fn upgrade(
     ctx: &RequestContext,
     mut parts: Parts,
 ) -> Response {
-    let limits = state.config().graphql.clone();
+    let (max_connections, max_body_bytes) = {
+        let limits = &state.config().graphql;
+        (limits.ws_max_connections, limits.max_body_bytes)
+    };
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
     let open = connections.0.fetch_add(1, Ordering::SeqCst) + 1;
     let counted = Counted(connections);
-    if open > limits.ws_max_connections {
+    if open > max_connections {
         drop(counted);
         let error = AppError::Unavailable("too many WebSocket connections".to_owned());
         let mut response = super::request_error(
@@ -111,17 +117,21 @@ pub async fn upgrade(
         .protocols([PROTOCOL])
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(limits.max_body_bytes.max(1024 * 1024))
-        .max_message_size(limits.max_body_bytes)
-        .max_frame_size(limits.max_body_bytes)
+        .max_write_buffer_size(max_body_bytes.max(1024 * 1024))
+        .max_message_size(max_body_bytes)
+        .max_frame_size(max_body_bytes)
         .on_upgrade(move |socket| async move {
-            let serve = Connection::new(state, executor, limits).serve(socket);
+            // The connection gets a task of its own, and axum's task — which holds the state of
+            // the upgrade until this callback returns, kilobytes each — ends now.
+            let protocol_missing = socket.protocol().is_none();
+            let (sink, incoming) = socket.split();
+            let serve =
+                Connection::new(state, executor, counted).serve(sink, incoming, protocol_missing);
             tracing::trace!(
                 bytes = std::mem::size_of_val(&serve),
                 "WebSocket connection task"
             );
-            serve.await;
-            drop(counted);
+            tokio::spawn(serve);
         })
 }
 
@@ -166,11 +176,19 @@ enum Step {
 /// An operation's responses, then `None` when it ends.
 type Operation = Pin<Box<dyn Stream<Item = (String, Option<async_graphql::Response>)> + Send>>;
 
+/// The two halves of a connection's socket.
+type Sink = SplitSink<WebSocket, Message>;
+type Incoming = SplitStream<WebSocket>;
+
 /// The state of one connection.
+///
+/// It lives as long as the connection, ten thousand times over on a busy instance, so it keeps
+/// only what every idle connection needs: what runs rarely or briefly (`connection_init`'s token
+/// check, sending, closing) is boxed while it runs, and the limits are read from the shared
+/// configuration rather than copied.
 struct Connection {
     state: AppState,
     executor: Executor,
-    limits: GraphqlLimits,
     /// The context and viewer of `connection_init`, once acknowledged.
     session: Option<(Arc<RequestContext>, Viewer)>,
     /// Whether `connection_init` came (acknowledged or not).
@@ -178,34 +196,37 @@ struct Connection {
     /// Running operations: their ids and a switch that stops each.
     running: HashMap<String, futures_util::future::AbortHandle>,
     operations: SelectAll<Operation>,
+    /// Counts the connection while it lives.
+    _counted: Counted,
 }
 
 impl Connection {
-    fn new(state: AppState, executor: Executor, limits: GraphqlLimits) -> Self {
+    fn new(state: AppState, executor: Executor, counted: Counted) -> Self {
         Self {
             state,
             executor,
-            limits,
             session: None,
             initialised: false,
             running: HashMap::new(),
             operations: SelectAll::new(),
+            _counted: counted,
         }
     }
 
-    async fn serve(mut self, socket: WebSocket) {
-        let protocol_missing = socket.protocol().is_none();
-        let (mut sink, mut incoming) = socket.split();
+    fn limits(&self) -> &GraphqlLimits {
+        &self.state.config().graphql
+    }
+
+    async fn serve(mut self, mut sink: Sink, mut incoming: Incoming, protocol_missing: bool) {
         if protocol_missing {
-            close(&mut sink, 4406, "Subprotocol not acceptable").await;
+            Box::pin(close(&mut sink, 4406, "Subprotocol not acceptable")).await;
             return;
         }
-        let init_deadline = tokio::time::sleep(self.limits.ws_init_timeout);
-        tokio::pin!(init_deadline);
-        let mut pings = tokio::time::interval_at(
-            tokio::time::Instant::now() + self.limits.ws_ping_interval,
-            self.limits.ws_ping_interval,
-        );
+        // Boxed, and dropped once the session starts.
+        let mut init_deadline = Some(Box::pin(tokio::time::sleep(self.limits().ws_init_timeout)));
+        let ping_interval = self.limits().ws_ping_interval;
+        let mut pings =
+            tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
         let mut awaiting_pong = false;
         loop {
             let step = tokio::select! {
@@ -220,7 +241,7 @@ impl Connection {
                     // Closed by the client, or the connection failed.
                     Some(Err(_)) | None => return,
                 },
-                () = &mut init_deadline, if self.session.is_none() => {
+                () = elapsed(&mut init_deadline), if init_deadline.is_some() => {
                     Step::Close(4408, "Connection initialisation timeout".to_owned())
                 }
                 _ = pings.tick() => if awaiting_pong {
@@ -233,36 +254,19 @@ impl Connection {
                     self.responded(id, response)
                 }
             };
+            if self.session.is_some() {
+                init_deadline = None;
+            }
             match step {
                 Step::Nothing => {}
                 Step::Send(messages) => {
-                    for message in messages {
-                        let text = Utf8Bytes::from(message.to_string());
-                        let sent = tokio::time::timeout(
-                            self.limits.ws_send_timeout,
-                            sink.send(Message::Text(text)),
-                        )
-                        .await;
-                        match sent {
-                            Ok(Ok(())) => {}
-                            Ok(Err(_)) => return,
-                            Err(_) => {
-                                tracing::info!("closing a WebSocket client that does not read");
-                                metrics::counter!("graphql_ws_slow_consumers_closed_total")
-                                    .increment(1);
-                                close(
-                                    &mut sink,
-                                    1008,
-                                    "The client did not read its messages in time",
-                                )
-                                .await;
-                                return;
-                            }
-                        }
+                    let timeout = self.limits().ws_send_timeout;
+                    if !Box::pin(send(&mut sink, messages, timeout)).await {
+                        return;
                     }
                 }
                 Step::Close(code, reason) => {
-                    close(&mut sink, code, &reason).await;
+                    Box::pin(close(&mut sink, code, &reason)).await;
                     return;
                 }
             }
@@ -356,10 +360,10 @@ impl Connection {
                 json!({ "id": id, "type": "error", "payload": errors }),
             ])
         };
-        if self.running.len() >= self.limits.ws_max_subscriptions {
+        if self.running.len() >= self.limits().ws_max_subscriptions {
             return refuse(AppError::Validation(vec![
                 FieldError::new("subscribe", MessageId::TooManySubscriptions)
-                    .arg("max", self.limits.ws_max_subscriptions),
+                    .arg("max", self.limits().ws_max_subscriptions),
             ]));
         }
         let Some(mut request) = gql_http::operation(
@@ -376,11 +380,11 @@ impl Connection {
         let mut live = None;
         if let Some(parsed) = self.executor.documents.parsed(&request.query) {
             let aliases = super::document::alias_count(&parsed.document);
-            if aliases > self.limits.max_aliases {
+            if aliases > self.limits().max_aliases {
                 return refuse(AppError::Validation(vec![
                     FieldError::new("query", MessageId::TooManyAliases)
                         .arg("count", aliases)
-                        .arg("max", self.limits.max_aliases),
+                        .arg("max", self.limits().max_aliases),
                 ]));
             }
             let selected =
@@ -397,12 +401,14 @@ impl Connection {
                         "message": "A subscription selects exactly one top-level field",
                         "extensions": { "code": "BAD_USER_INPUT" } }] })]);
                 }
-                live = Some(parsed.document.clone());
-            }
-            request.set_parsed_query(parsed.document.clone());
-            if request.variables.is_empty() {
-                let operation = request.operation_name.clone();
-                request = request.data(Revalidation { parsed, operation });
+                // One copy per text, shared by its subscriptions.
+                live = Some(parsed.variant(as_queries));
+            } else {
+                request.set_parsed_query(ExecutableDocument::clone(&parsed.document));
+                if request.variables.is_empty() {
+                    let operation = request.operation_name.clone();
+                    request = request.data(Revalidation { parsed, operation });
+                }
             }
         }
         let responses = match live {
@@ -433,30 +439,23 @@ impl Connection {
     /// update. A response is sent for the start only when it failed.
     fn live_operation(
         &self,
-        mut document: ExecutableDocument,
+        document: Arc<ExecutableDocument>,
         request: &async_graphql::Request,
         ctx: &Arc<RequestContext>,
         viewer: &Viewer,
     ) -> BoxStream<'static, async_graphql::Response> {
-        match &mut document.operations {
-            DocumentOperations::Single(operation) => operation.node.ty = OperationType::Query,
-            DocumentOperations::Multiple(operations) => {
-                for operation in operations.values_mut() {
-                    operation.node.ty = OperationType::Query;
-                }
-            }
-        }
         let schema = self
             .executor
             .live
-            .get_or_init(|| live_schema(&self.limits))
+            .get_or_init(|| live_schema(self.limits()))
             .clone();
         let (variables, operation_name) =
             (request.variables.clone(), request.operation_name.clone());
         let (viewer, ctx, state) = (viewer.clone(), ctx.clone(), self.state.clone());
         // Every run of a subscription has the same document, variables and schema: the full
-        // rules run once, at the start, and their outcome holds for every update.
-        let parsed = Arc::new(Parsed::new(document));
+        // rules run once, at the start, and their outcome holds for every update. The outcome
+        // is the subscription's own (it depends on the variables); the document is shared.
+        let parsed = Arc::new(Parsed::sharing(document));
         let run = Arc::new(move |phase: Phase| {
             let mut request = async_graphql::Request::new(String::new())
                 .variables(variables.clone())
@@ -469,7 +468,7 @@ impl Connection {
                 .data(ctx.clone())
                 .data(state.clone());
             request.operation_name.clone_from(&operation_name);
-            request.set_parsed_query(parsed.document.clone());
+            request.set_parsed_query(ExecutableDocument::clone(&parsed.document));
             let schema = schema.clone();
             // Boxed: the executor's state exists only while an update runs.
             Box::pin(async move { schema.execute(request).await })
@@ -527,6 +526,48 @@ impl Connection {
         Step::Send(vec![
             json!({ "id": id, "type": "next", "payload": payload }),
         ])
+    }
+}
+
+/// `document` with its operations typed as queries: how a subscription runs on
+/// [`LiveRoot`](super::subscription::LiveRoot).
+fn as_queries(document: &ExecutableDocument) -> ExecutableDocument {
+    let mut document = document.clone();
+    match &mut document.operations {
+        DocumentOperations::Single(operation) => operation.node.ty = OperationType::Query,
+        DocumentOperations::Multiple(operations) => {
+            for operation in operations.values_mut() {
+                operation.node.ty = OperationType::Query;
+            }
+        }
+    }
+    document
+}
+
+/// Sends `messages`; whether the connection stays open. A client that does not take a message
+/// within `timeout` is closed (1008).
+async fn send(sink: &mut Sink, messages: Vec<Value>, timeout: Duration) -> bool {
+    for message in messages {
+        let text = Utf8Bytes::from(message.to_string());
+        match tokio::time::timeout(timeout, sink.send(Message::Text(text))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return false,
+            Err(_) => {
+                tracing::info!("closing a WebSocket client that does not read");
+                metrics::counter!("graphql_ws_slow_consumers_closed_total").increment(1);
+                close(sink, 1008, "The client did not read its messages in time").await;
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Waits for `timer`, or forever without one.
+async fn elapsed(timer: &mut Option<Pin<Box<tokio::time::Sleep>>>) {
+    match timer {
+        Some(timer) => timer.await,
+        None => std::future::pending().await,
     }
 }
 

@@ -21,7 +21,6 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
-use indexmap::IndexMap;
 use tokio::sync::{Notify, broadcast};
 
 use super::model::AvailabilityStatus;
@@ -113,14 +112,43 @@ struct Watched {
     notify: Notify,
 }
 
+/// What a watch holds between updates. Ten thousand watches of ten ids each are a common load,
+/// so it is kept small: what the watcher knows is one slot per id, in the order of
+/// [`Watched::ids`] (no map, no second copy of the ids), and the undelivered updates are freed
+/// as soon as they are all delivered.
 #[derive(Default)]
 struct WatchState {
-    /// The latest undelivered update per id, oldest first.
-    pending: IndexMap<ObjectId, Update>,
-    /// What the watcher last learnt (or, before any update, could see) per id.
-    known: HashMap<ObjectId, Known>,
+    /// The latest undelivered update per id, oldest first (at most one per id).
+    pending: Vec<(ObjectId, Update)>,
+    /// What the watcher last learnt (or, before any update, could see), by the id's position
+    /// in [`Watched::ids`]; `None` before anything was learnt.
+    known: Vec<Option<Known>>,
     /// The watch was revoked: nothing more is said.
     revoked: bool,
+}
+
+impl WatchState {
+    /// Owes the watcher `update` about `id`, replacing an undelivered one about it (which keeps
+    /// its place in the order).
+    fn owe(&mut self, id: &ObjectId, update: Update) {
+        match self.pending.iter_mut().find(|(owed, _)| owed == id) {
+            Some((_, owed)) => *owed = update,
+            None => self.pending.push((id.clone(), update)),
+        }
+    }
+
+    /// The oldest undelivered update.
+    fn take_oldest(&mut self) -> Option<Update> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let (_, update) = self.pending.remove(0);
+        if self.pending.is_empty() {
+            // Most watches wait with nothing owed: they keep no buffer for it.
+            self.pending = Vec::new();
+        }
+        Some(update)
+    }
 }
 
 enum Known {
@@ -164,11 +192,18 @@ impl Live {
             }
         }
         self.start();
+        distinct.shrink_to_fit();
+        let known = std::iter::repeat_with(|| None)
+            .take(distinct.len())
+            .collect();
         let watched = Arc::new(Watched {
             viewer,
             ids: distinct,
             kind,
-            state: Mutex::default(),
+            state: Mutex::new(WatchState {
+                known,
+                ..WatchState::default()
+            }),
             notify: Notify::new(),
         });
         // Registered before the first read: a change committed meanwhile is seen by the fan-out.
@@ -201,8 +236,8 @@ impl Live {
             ProfileKeys::Ids(&watch.watched.ids),
         )
         .await?;
-        for (id, found) in watch.watched.ids.iter().zip(found) {
-            watch.watched.baseline(id, found);
+        for (index, found) in found.into_iter().enumerate() {
+            watch.watched.baseline(index, found);
         }
         Ok(watch)
     }
@@ -226,7 +261,7 @@ impl Watch {
     /// The next update (the oldest id's latest state), waiting for one if need be.
     pub async fn next(&self) -> Update {
         loop {
-            if let Some((_, update)) = lock(&self.watched.state).pending.shift_remove_index(0) {
+            if let Some(update) = lock(&self.watched.state).take_oldest() {
                 return update;
             }
             // A notification sent since the check is kept as a permit: none is lost.
@@ -271,19 +306,20 @@ impl Drop for Watch {
 impl Watched {
     /// What the first read found: remembered, and reported only if the viewer may not see it
     /// (unless the fan-out already learnt something newer).
-    fn baseline(&self, id: &ObjectId, found: AppResult<VisibleProfile>) {
-        let mut state = lock(&self.state);
-        if state.known.contains_key(id) {
+    fn baseline(&self, index: usize, found: AppResult<VisibleProfile>) {
+        let Some(id) = self.ids.get(index) else {
             return;
-        }
+        };
+        let mut state = lock(&self.state);
+        let Some(slot @ None) = state.known.get_mut(index) else {
+            return;
+        };
         match found {
-            Ok(profile) => {
-                state.known.insert(id.clone(), Known::Visible(profile));
-            }
+            Ok(profile) => *slot = Some(Known::Visible(profile)),
             Err(error) => {
-                state.known.insert(id.clone(), Known::Hidden);
-                state.pending.insert(
-                    id.clone(),
+                *slot = Some(Known::Hidden);
+                state.owe(
+                    id,
                     Update::Hidden {
                         user: id.clone(),
                         error,
@@ -298,13 +334,19 @@ impl Watched {
     /// What a read after a change found: the update the watcher is owed, if any, replaces any
     /// undelivered one for the same id.
     fn changed(&self, id: &ObjectId, found: AppResult<VisibleProfile>, at: Option<SystemTime>) {
+        let Some(index) = self.ids.iter().position(|watched| watched == id) else {
+            return;
+        };
         let mut state = lock(&self.state);
         if state.revoked {
             return;
         }
+        let Some(known) = state.known.get_mut(index) else {
+            return;
+        };
         let update = match found {
             Ok(profile) => {
-                let before = match state.known.get(id) {
+                let before = match &*known {
                     Some(Known::Visible(before)) => Some(before),
                     _ => None,
                 };
@@ -322,12 +364,12 @@ impl Watched {
                         })
                     }
                 };
-                state.known.insert(id.clone(), Known::Visible(profile));
+                *known = Some(Known::Visible(profile));
                 update
             }
             Err(error) => {
-                let told = matches!(state.known.get(id), Some(Known::Hidden));
-                state.known.insert(id.clone(), Known::Hidden);
+                let told = matches!(known, Some(Known::Hidden));
+                *known = Some(Known::Hidden);
                 (!told).then(|| Update::Hidden {
                     user: id.clone(),
                     error,
@@ -335,7 +377,7 @@ impl Watched {
             }
         };
         if let Some(update) = update {
-            state.pending.insert(id.clone(), update);
+            state.owe(id, update);
             drop(state);
             self.notify.notify_one();
         }
@@ -355,8 +397,10 @@ impl Watched {
             .viewer
             .user_id()
             .cloned()
-            .unwrap_or_else(|| self.ids[0].clone());
-        state.pending.insert(key, Update::Revoked(error));
+            .or_else(|| self.ids.first().cloned());
+        if let Some(key) = key {
+            state.pending.push((key, Update::Revoked(error)));
+        }
         drop(state);
         self.notify.notify_one();
     }
@@ -571,5 +615,43 @@ impl Hub {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::parse(&format!("{n:024x}")).expect("an id")
+    }
+
+    fn hidden(n: u8) -> Update {
+        Update::Hidden {
+            user: id(n),
+            error: AppError::NotFound,
+        }
+    }
+
+    fn user_of(update: &Update) -> Option<&ObjectId> {
+        match update {
+            Update::Hidden { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_id_owes_one_update_in_its_first_place_and_delivered_updates_free_their_buffer() {
+        let mut state = WatchState::default();
+        state.owe(&id(1), hidden(1));
+        state.owe(&id(2), hidden(2));
+        state.owe(&id(1), Update::Revoked(AppError::NotFound));
+        assert_eq!(state.pending.len(), 2);
+        let first = state.take_oldest().expect("the first id's latest update");
+        assert!(matches!(first, Update::Revoked(_)));
+        let second = state.take_oldest().expect("the second id's update");
+        assert_eq!(user_of(&second), Some(&id(2)));
+        assert!(state.take_oldest().is_none());
+        assert_eq!(state.pending.capacity(), 0);
     }
 }
