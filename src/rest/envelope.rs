@@ -84,6 +84,9 @@ pub fn success(ctx: &RequestContext, status: StatusCode, data: &RawValue) -> Res
     json_response(status, &body, data.get().len() + ENVELOPE_BYTES)
 }
 
+/// How many headers a response under `/api` carries at most.
+const RESPONSE_HEADERS: usize = 12;
+
 /// About what the envelope adds around `data`, so that its buffer is allocated once.
 const ENVELOPE_BYTES: usize = 128;
 
@@ -123,6 +126,9 @@ fn json_response(status: StatusCode, body: &impl Serialize, capacity: usize) -> 
     }
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
+    // Room for every header an answer under `/api` gets (type, tag, caching, language, zone,
+    // request id, rate limits), so the map is allocated once.
+    response.headers_mut().reserve(RESPONSE_HEADERS);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
