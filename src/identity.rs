@@ -72,6 +72,16 @@ pub struct VerifiedToken {
     pub user_id: ObjectId,
     /// Whether it grants the admin role.
     pub admin: bool,
+    /// Its `exp`, seconds since the epoch: valid up to and including that second.
+    pub expires_at: i64,
+}
+
+impl VerifiedToken {
+    /// Whether the token has expired at `now` (seconds since the epoch): `jsonwebtoken`'s own
+    /// rule with no leeway.
+    pub fn expired_at(&self, now: i64) -> bool {
+        self.expires_at < now
+    }
 }
 
 /// The credential a request presented, checked without the database.
@@ -90,13 +100,6 @@ pub enum Credentials {
 /// few megabytes at most.
 const VERIFIED_TOKENS_MAX: usize = 4096;
 
-/// A token that verified, remembered with its expiry (seconds since the epoch).
-#[derive(Debug, Clone)]
-struct Remembered {
-    token: VerifiedToken,
-    expires_at: i64,
-}
-
 /// The keys tokens are verified (and, for HS256, minted) with.
 ///
 /// Verification (two base64 decodes, two JSON parses and an HMAC or RSA check) was about a tenth
@@ -109,7 +112,7 @@ struct Remembered {
 pub struct TokenKeys {
     hs256: (EncodingKey, DecodingKey),
     rs256: Option<DecodingKey>,
-    verified: Arc<quick_cache::sync::Cache<Box<str>, Remembered>>,
+    verified: Arc<quick_cache::sync::Cache<Box<str>, VerifiedToken>>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -197,27 +200,20 @@ impl TokenKeys {
     /// token verified before and has not expired since).
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, MessageId> {
         if let Some(remembered) = self.verified.get(token) {
-            // `jsonwebtoken`'s own rule with no leeway: expired once `exp` is in the past.
-            return if remembered.expires_at < Utc::now().timestamp() {
+            return if remembered.expired_at(Utc::now().timestamp()) {
                 self.verified.remove(token);
                 Err(MessageId::TokenExpired)
             } else {
-                Ok(remembered.token)
+                Ok(remembered)
             };
         }
-        let (verified, expires_at) = self.verify_signed(token)?;
-        self.verified.insert(
-            token.into(),
-            Remembered {
-                token: verified.clone(),
-                expires_at,
-            },
-        );
+        let verified = self.verify_signed(token)?;
+        self.verified.insert(token.into(), verified.clone());
         Ok(verified)
     }
 
-    /// Verifies a token from scratch; returns it with its expiry.
-    fn verify_signed(&self, token: &str) -> Result<(VerifiedToken, i64), MessageId> {
+    /// Verifies a token from scratch.
+    fn verify_signed(&self, token: &str) -> Result<VerifiedToken, MessageId> {
         let algorithm = match header_algorithm(token)?.as_str() {
             "HS256" => Algorithm::HS256,
             "RS256" if self.rs256.is_some() => Algorithm::RS256,
@@ -245,11 +241,11 @@ impl TokenKeys {
         })?;
         let claims = data.claims;
         let user_id = ObjectId::parse(&claims.sub).ok_or(MessageId::TokenUnknownUser)?;
-        let verified = VerifiedToken {
+        Ok(VerifiedToken {
             user_id,
             admin: claims.role.as_deref() == Some("admin"),
-        };
-        Ok((verified, claims.exp))
+            expires_at: claims.exp,
+        })
     }
 }
 
@@ -300,13 +296,10 @@ mod tests {
         let token = keys
             .mint(&id(), true, std::time::Duration::from_secs(60))
             .expect("mint");
-        assert_eq!(
-            keys.verify(&token),
-            Ok(VerifiedToken {
-                user_id: id(),
-                admin: true
-            })
-        );
+        let verified = keys.verify(&token).expect("valid");
+        assert_eq!((verified.user_id, verified.admin), (id(), true));
+        let in_a_minute = Utc::now().timestamp() + 60;
+        assert!((in_a_minute - 1..=in_a_minute).contains(&verified.expires_at));
     }
 
     #[test]
@@ -318,13 +311,17 @@ mod tests {
         let first = keys.verify(&token);
         assert!(first.is_ok());
         assert!(keys.verified.get(token.as_str()).is_some());
-        assert_eq!(keys.verify(&token), first, "the remembered outcome is the same");
+        assert_eq!(
+            keys.verify(&token),
+            first,
+            "the remembered outcome is the same"
+        );
 
         // The same token once its expiry has passed: refused, and forgotten.
         let remembered = keys.verified.get(token.as_str()).expect("remembered");
         keys.verified.insert(
             token.as_str().into(),
-            Remembered {
+            VerifiedToken {
                 expires_at: Utc::now().timestamp() - 1,
                 ..remembered
             },

@@ -353,17 +353,13 @@ impl ProfileCache {
     }
 
     fn lookup(&self, id: &ObjectId, viewer: Option<&ObjectId>) -> Option<FoundProfile> {
-        let Some(Entry::Profile(user, counts, rendered)) =
-            self.entries.get(&KeyRef::Profile(id))
+        let Some(Entry::Profile(user, counts, rendered)) = self.entries.get(&KeyRef::Profile(id))
         else {
             return None;
         };
         let relation = match viewer {
             Some(viewer) if viewer != id => {
-                match self
-                    .entries
-                    .get(&KeyRef::Relation(viewer, id))?
-                {
+                match self.entries.get(&KeyRef::Relation(viewer, id))? {
                     Entry::Relation(relation) => relation,
                     _ => return None,
                 }
@@ -652,7 +648,10 @@ mod tests {
         let username = UsernameKey::parse_lookup("Ab_C").expect("username");
         let pairs = [
             (Key::Profile(id(1)), KeyRef::Profile(&id(1))),
-            (Key::Relation(id(1), id(2)), KeyRef::Relation(&id(1), &id(2))),
+            (
+                Key::Relation(id(1), id(2)),
+                KeyRef::Relation(&id(1), &id(2)),
+            ),
             (Key::Username(username.clone()), KeyRef::Username(&username)),
         ];
         for (owned, borrowed) in &pairs {

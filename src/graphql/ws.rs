@@ -4,7 +4,8 @@
 //! async-graphql executes the operations; the connection is ours, because the library's own
 //! loop cannot say what the protocol and SPEC §8 ask for: the close codes of a bad
 //! `connection_init` (4400 for a bad header value, 4401 for a bad token — what HTTP answers with
-//! 400 and 401), 4408 when no `connection_init` comes in time, 4409 for an id in use, 4429 for a
+//! 400 and 401 — and 4401 again the moment the session's token expires), 4408 when no
+//! `connection_init` comes in time, 4409 for an id in use, 4429 for a
 //! second `connection_init`; limits on operations per connection and connections per instance;
 //! server pings; and what to do with a client that does not read.
 //!
@@ -41,7 +42,7 @@ use crate::config::GraphqlLimits;
 use crate::context::RequestContext;
 use crate::error::{AppError, FieldError};
 use crate::i18n::MessageId;
-use crate::identity::Viewer;
+use crate::identity::{Credentials, Viewer};
 use crate::profiles::service;
 use crate::state::AppState;
 
@@ -222,8 +223,11 @@ impl Connection {
             Box::pin(close(&mut sink, 4406, "Subprotocol not acceptable")).await;
             return;
         }
-        // Boxed, and dropped once the session starts.
-        let mut init_deadline = Some(Box::pin(tokio::time::sleep(self.limits().ws_init_timeout)));
+        // Boxed; once the session starts, it becomes the token's expiry (if signed in).
+        let mut deadline = Some((
+            Deadline::Init,
+            Box::pin(tokio::time::sleep(self.limits().ws_init_timeout)),
+        ));
         let ping_interval = self.limits().ws_ping_interval;
         let mut pings =
             tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
@@ -241,9 +245,13 @@ impl Connection {
                     // Closed by the client, or the connection failed.
                     Some(Err(_)) | None => return,
                 },
-                () = elapsed(&mut init_deadline), if init_deadline.is_some() => {
-                    Step::Close(4408, "Connection initialisation timeout".to_owned())
-                }
+                kind = elapsed(&mut deadline), if deadline.is_some() => match (kind, &self.session) {
+                    (Deadline::TokenExpiry, Some((ctx, _))) => Step::Close(
+                        4401,
+                        reason(&AppError::Unauthenticated(MessageId::TokenExpired), ctx),
+                    ),
+                    _ => Step::Close(4408, "Connection initialisation timeout".to_owned()),
+                },
                 _ = pings.tick() => if awaiting_pong {
                     Step::Close(3008, "No pong to the last ping".to_owned())
                 } else {
@@ -254,8 +262,10 @@ impl Connection {
                     self.responded(id, response)
                 }
             };
-            if self.session.is_some() {
-                init_deadline = None;
+            if let Some((ctx, _)) = &self.session
+                && matches!(deadline, Some((Deadline::Init, _)))
+            {
+                deadline = token_expiry(ctx).map(|timer| (Deadline::TokenExpiry, timer));
             }
             match step {
                 Step::Nothing => {}
@@ -563,10 +573,37 @@ async fn send(sink: &mut Sink, messages: Vec<Value>, timeout: Duration) -> bool 
     true
 }
 
-/// Waits for `timer`, or forever without one.
-async fn elapsed(timer: &mut Option<Pin<Box<tokio::time::Sleep>>>) {
-    match timer {
-        Some(timer) => timer.await,
+/// What the connection's one timer stands for.
+#[derive(Debug, Clone, Copy)]
+enum Deadline {
+    /// `connection_init` must come before it (4408).
+    Init,
+    /// The session's token expires: a subscriber whose token has expired is no longer signed in,
+    /// and may no longer see what only its user may see (4401, as an expired token over HTTP).
+    TokenExpiry,
+}
+
+/// A timer for the moment the session's token expires, if it is signed in: `exp` is the last
+/// second the token is valid.
+fn token_expiry(ctx: &RequestContext) -> Option<Pin<Box<tokio::time::Sleep>>> {
+    let Credentials::Token(token) = &ctx.credentials else {
+        return None;
+    };
+    let expires = std::time::UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(token.expires_at.saturating_add(1)).unwrap_or(0));
+    let left = expires
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Box::pin(tokio::time::sleep(left)))
+}
+
+/// Waits for the deadline and says which it was, or waits forever without one.
+async fn elapsed(deadline: &mut Option<(Deadline, Pin<Box<tokio::time::Sleep>>)>) -> Deadline {
+    match deadline {
+        Some((kind, timer)) => {
+            timer.await;
+            *kind
+        }
         None => std::future::pending().await,
     }
 }

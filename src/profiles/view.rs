@@ -139,7 +139,10 @@ pub struct RenderedView(Mutex<Option<Arc<Rendered>>>);
 
 impl RenderedView {
     fn get_or_render(&self, profile: &VisibleProfile, today: NaiveDate) -> Arc<Rendered> {
-        let mut slot = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match &*slot {
             Some(rendered) if rendered.today == today => rendered.clone(),
             // Another day (a zone past midnight, or a new day): render for it and keep that.

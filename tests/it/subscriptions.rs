@@ -396,6 +396,38 @@ async fn bad_credentials_and_protocol_errors_close_with_the_protocols_codes() {
 }
 
 #[tokio::test]
+async fn a_session_ends_when_its_token_expires() {
+    let app = TestApp::new().await;
+    app.insert(Fixtures::default().user(user(1)).user(user(2)))
+        .await;
+    let address = listen(&app).await;
+    let viewer = profile_api::profiles::ObjectId::parse(&uid(2)).expect("id");
+    // Valid for this second and the next: it expires within two seconds.
+    let token = app
+        .keys
+        .mint(&viewer, false, Duration::from_secs(1))
+        .expect("mint");
+    let mut client = Client::connect(address).await;
+    client
+        .init(json!({ "Authorization": format!("Bearer {token}"), "Accept-Language": "tr" }))
+        .await;
+    client.subscribe_ready("1", PROFILE, &[uid(1)]).await;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        client.closed().await,
+        (4401, "Belirtecin süresi dolmuş".to_owned())
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // An anonymous session has no token to expire: it stays.
+    let mut anonymous = Client::connect(address).await;
+    anonymous.init(json!({})).await;
+    anonymous.subscribe_ready("1", PROFILE, &[uid(1)]).await;
+    let ended = tokio::time::timeout(Duration::from_millis(2500), anonymous.closed()).await;
+    assert!(ended.is_err(), "an anonymous session closed: {ended:?}");
+}
+
+#[tokio::test]
 async fn limits_and_timeouts() {
     let mut config = test_config();
     config.graphql.ws_max_connections = 2;
