@@ -146,15 +146,37 @@ pub trait ChangeSink: Send + Sync + 'static {
 pub struct ChangeListener;
 
 impl ChangeListener {
-    /// Starts following the stream of the database at `url` in a task of its own. Events go to
-    /// `sink` first, then to `broadcast`. The task ends when the sink is dropped.
+    /// Starts following the stream of the database at `url` on a thread of its own (with a
+    /// runtime of its own). Events go to `sink` first, then to `broadcast`. The thread ends when
+    /// the sink is dropped.
+    ///
+    /// Why not a task on the server's runtime: the cache vouches for itself only while its
+    /// heartbeat comes back within 100 ms, and under a load that keeps every worker busy, a task
+    /// waits its turn behind the requests — the cache then stopped vouching (reads went to the
+    /// database) exactly when it was needed most. A thread of its own is scheduled by the
+    /// operating system beside the workers, whatever they are doing.
     pub fn spawn<S: ChangeSink>(
         url: SecretString,
         sink: &Arc<S>,
         broadcast: broadcast::Sender<Arc<StreamEvent>>,
-    ) -> tokio::task::JoinHandle<()> {
+    ) {
         let sink = Arc::downgrade(sink);
-        tokio::spawn(async move { follow(url, sink, broadcast).await })
+        let follows = move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(follow(url, sink, broadcast)),
+                // The cache then never vouches for itself: reads go to the database.
+                Err(e) => tracing::error!(error = %e, "cannot start the change stream's runtime"),
+            }
+        };
+        let started = std::thread::Builder::new()
+            .name("change-stream".to_owned())
+            .spawn(follows);
+        if let Err(e) = started {
+            tracing::error!(error = %e, "cannot start the change stream's thread");
+        }
     }
 }
 
