@@ -1,13 +1,8 @@
 //! `profile-api import DIR`: loads `mongoexport` JSON-lines files (SPEC §7).
 //!
 //! Each file is streamed: a blocking reader thread parses and validates lines into batches and
-//! hands them over a bounded channel to the look-up stage, which asks the database on a session
-//! of its own which of the batch's users exist and (for follows) which pairs have blocked one
-//! another, and hands the batch on to the writer. Memory stays flat whatever the file's size
-//! (every channel is bounded), parsing overlaps with the database's work, and the look-ups of
-//! the next batch run on PostgreSQL's second core while the writer's transaction runs: they read
-//! only what the pass does not write (a pass over media or follows never changes `users` or
-//! `blocks`). Every batch is written by the one bulk
+//! hands them over a bounded channel to the writer, so memory stays flat whatever the file's
+//! size, and parsing overlaps with the database's work. Every batch is written by the one bulk
 //! writer (`db::bulk`: COPY into staging, set-based upserts) in its own transaction, together
 //! with the file's checkpoint, so an interrupted import continues with `--resume` exactly after
 //! the last batch that landed. The order is users, media, users again (profile photos, once the
@@ -17,7 +12,7 @@ mod documents;
 mod ejson;
 mod report;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -39,8 +34,7 @@ pub use report::{FileTally, Problem, Report};
 /// Longest line read; a longer one is skipped without being held in memory.
 const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// Batches parsed ahead of the look-ups, and looked up ahead of the writer: enough to keep it
-/// busy, few enough to keep memory flat.
+/// Batches parsed ahead of the writer: enough to keep it busy, few enough to keep memory flat.
 const BATCHES_AHEAD: usize = 2;
 
 /// The files, in import order.
@@ -82,11 +76,6 @@ impl Pass {
         }
     }
 
-    /// Whether the pass's documents refer to users the database must be asked about.
-    fn looks_up(self) -> bool {
-        matches!(self, Pass::Media | Pass::Follows | Pass::Blocks)
-    }
-
     /// Converts a parsed document for this pass.
     fn convert(self, doc: &Map<String, Value>, today: NaiveDate) -> Result<Doc, String> {
         Ok(match self {
@@ -114,15 +103,6 @@ enum Doc {
 
 /// A line read: its number and the document, or why it is skipped.
 type Line = (u64, Result<Doc, String>);
-
-/// What the database said about a batch's references before it was written.
-#[derive(Debug, Default)]
-struct Lookups {
-    /// Of the users the batch names, those that exist.
-    existing: HashSet<String>,
-    /// Of a follow batch's pairs, those whose users have blocked one another.
-    blocked: HashSet<(String, String)>,
-}
 
 /// Lines read, and where the file stands after them.
 struct Batch {
@@ -216,24 +196,15 @@ pub async fn run_with(db: &Db, dir: &Path, options: &Options) -> anyhow::Result<
             }
             start = saved.clone();
         }
-        let stopped = import_file(
-            db,
-            &mut writer,
-            pass,
-            &path,
-            start,
-            today,
-            options,
-            &mut report,
-        )
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "import of {source} stopped: {e}\nEvery batch before the failure is kept: \
+        let stopped = import_file(&mut writer, pass, &path, start, today, options, &mut report)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "import of {source} stopped: {e}\nEvery batch before the failure is kept: \
                      `profile-api import {} --resume` continues after it.",
-                dir.display()
-            )
-        })?;
+                    dir.display()
+                )
+            })?;
         if stopped {
             report.interrupted = true;
             break;
@@ -245,9 +216,7 @@ pub async fn run_with(db: &Db, dir: &Path, options: &Options) -> anyhow::Result<
 }
 
 /// One pass over one file from `start`; returns whether it stopped early on request.
-#[allow(clippy::too_many_arguments)]
 async fn import_file(
-    db: &Db,
     writer: &mut BulkWriter,
     pass: Pass,
     path: &Path,
@@ -270,46 +239,18 @@ async fn import_file(
     }
     .spawn(sender)
     .map_err(AppError::internal)?;
-    let session = if pass.looks_up() {
-        Some(BulkWriter::connect(db).await?)
-    } else {
-        None
-    };
-    let (looked_up, mut ready) = mpsc::channel::<(Batch, Lookups)>(BATCHES_AHEAD);
-    let lookups = tokio::spawn(async move {
-        while let Some(batch) = batches.recv().await {
-            let found = match &session {
-                Some(session) => look_up(session, pass, &batch.lines).await?,
-                None => Lookups::default(),
-            };
-            if looked_up.send((batch, found)).await.is_err() {
-                // The writer stopped: nothing more is wanted.
-                break;
-            }
-        }
-        Ok::<(), AppError>(())
-    });
     let mut at = start;
     let mut stopped = false;
-    let mut failed = None;
-    while let Some((batch, found)) = ready.recv().await {
+    while let Some(batch) = batches.recv().await {
         at.byte_offset = batch.end_offset;
         at.line = batch.last_line;
-        if let Err(e) = write(writer, pass, batch.lines, &found, &mut at, report).await {
-            failed = Some(e);
-            break;
-        }
+        write(writer, pass, batch.lines, &mut at, report).await?;
         if options.stop.load(Ordering::Relaxed) {
             stopped = true;
             break;
         }
     }
-    drop(ready);
-    // A failed look-up ends the stream early: its error, not a short file, is what happened.
-    lookups.await.map_err(AppError::internal)??;
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    drop(batches);
     let read = reader
         .await
         .map_err(AppError::internal)?
@@ -531,39 +472,12 @@ fn progress_bar(
     bar
 }
 
-/// Asks the database about the users (and, for follows, the pairs) that `lines` refer to.
-async fn look_up(session: &BulkWriter, pass: Pass, lines: &[Line]) -> Result<Lookups, AppError> {
-    let mut ids = Vec::with_capacity(lines.len() * 2);
-    let mut pairs = Vec::new();
-    for (_, doc) in lines {
-        match doc {
-            Ok(Doc::Media(media)) => ids.push(media.owner_id.as_str()),
-            Ok(Doc::Follow(follow)) => {
-                ids.extend([follow.follower_id.as_str(), follow.followee_id.as_str()]);
-                pairs.push((follow.follower_id.as_str(), follow.followee_id.as_str()));
-            }
-            Ok(Doc::Block(block)) => {
-                ids.extend([block.blocker_id.as_str(), block.blocked_id.as_str()]);
-            }
-            _ => {}
-        }
-    }
-    let existing = session.existing_users(&ids).await?;
-    let blocked = if pass == Pass::Follows {
-        session.blocked_pairs(&pairs).await?
-    } else {
-        HashSet::new()
-    };
-    Ok(Lookups { existing, blocked })
-}
-
 /// Validates and writes one batch of `pass` with the checkpoint `at` (its tally brought up to
-/// date here), recording every outcome in `report`; `found` is what the look-ups said of it.
+/// date here), recording every outcome in `report`.
 async fn write(
     writer: &mut BulkWriter,
     pass: Pass,
     lines: Vec<Line>,
-    found: &Lookups,
     at: &mut Checkpoint,
     report: &mut Report,
 ) -> Result<(), AppError> {
@@ -623,8 +537,10 @@ async fn write(
                 Doc::Media(record) => Some(record),
                 _ => None,
             });
+            let owners: Vec<&str> = rows.iter().map(|r| r.owner_id.as_str()).collect();
+            let existing = writer.existing_users(&owners).await?;
             let (rows, numbers) = keep(rows, numbers, file, report, |r| {
-                (!found.existing.contains(&r.owner_id))
+                (!existing.contains(&r.owner_id))
                     .then(|| format!("owner {} is not a user", r.owner_id))
             });
             let (rows, numbers) = dedupe(rows, numbers, |r| r.id.clone(), file, report);
@@ -636,7 +552,7 @@ async fn write(
                 _ => None,
             });
             let pair = |f: &FollowRecord| (f.follower_id.clone(), f.followee_id.clone());
-            write_pairs(writer, rows, numbers, pair, found, file, at, report).await
+            write_pairs(writer, rows, numbers, pair, true, file, at, report).await
         }
         Pass::Blocks => {
             let (rows, numbers) = unpack(documents, |doc| match doc {
@@ -644,7 +560,7 @@ async fn write(
                 _ => None,
             });
             let pair = |b: &BlockRecord| (b.blocker_id.clone(), b.blocked_id.clone());
-            write_pairs(writer, rows, numbers, pair, found, file, at, report).await
+            write_pairs(writer, rows, numbers, pair, false, file, at, report).await
         }
     }
 }
@@ -677,39 +593,58 @@ async fn commit<T: Stage>(
     Ok(())
 }
 
-/// Follows or blocks: both users must exist (and, for a follow, neither has blocked the other:
-/// `found.blocked` is empty for blocks); the last of the same pair in a batch wins.
+/// Follows or blocks: both users must exist (and, for a follow, neither has blocked the other);
+/// the last of the same pair in a batch wins.
 #[allow(clippy::too_many_arguments)]
 async fn write_pairs<T: Stage>(
     writer: &mut BulkWriter,
     rows: Vec<T>,
     numbers: Vec<u64>,
     pair: impl Fn(&T) -> (String, String),
-    found: &Lookups,
+    check_blocks: bool,
     file: &'static str,
     at: &mut Checkpoint,
     report: &mut Report,
 ) -> Result<(), AppError> {
+    let pairs: Vec<(String, String)> = rows.iter().map(&pair).collect();
+    let borrowed: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let refusal = refusals(writer, &borrowed, check_blocks).await?;
     let (rows, numbers) = keep(rows, numbers, file, report, |row| {
         let (a, b) = pair(row);
-        refusal(found, a, b)
+        refusal(&a, &b)
     });
     let (rows, numbers) = dedupe(rows, numbers, &pair, file, report);
     commit(writer, &rows, &numbers, file, at, report).await
 }
 
-/// Why a pair of users cannot be a follow (or a block): one of them is not a user, or (for a
-/// follow) one has blocked the other.
-fn refusal(found: &Lookups, a: String, b: String) -> Option<String> {
-    if !found.existing.contains(&a) {
-        Some(format!("{a} is not a user"))
-    } else if !found.existing.contains(&b) {
-        Some(format!("{b} is not a user"))
-    } else if found.blocked.contains(&(a, b)) {
-        Some("one of the two users has blocked the other".to_owned())
+/// Why a pair of users cannot be a follow (or, without `check_blocks`, a block): one of them is
+/// not a user, or (for a follow) one has blocked the other.
+async fn refusals(
+    writer: &BulkWriter,
+    pairs: &[(&str, &str)],
+    check_blocks: bool,
+) -> Result<impl Fn(&str, &str) -> Option<String> + use<>, AppError> {
+    let ids: Vec<&str> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    let existing = writer.existing_users(&ids).await?;
+    let blocked = if check_blocks {
+        writer.blocked_pairs(pairs).await?
     } else {
-        None
-    }
+        Default::default()
+    };
+    Ok(move |a: &str, b: &str| {
+        if !existing.contains(a) {
+            Some(format!("{a} is not a user"))
+        } else if !existing.contains(b) {
+            Some(format!("{b} is not a user"))
+        } else if blocked.contains(&(a.to_owned(), b.to_owned())) {
+            Some("one of the two users has blocked the other".to_owned())
+        } else {
+            None
+        }
+    })
 }
 
 /// Drops the rows `refuse` objects to, reporting each as skipped.
