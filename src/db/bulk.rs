@@ -19,9 +19,7 @@
 //! than all of that and are gone: JIT compilation of every batch's statements (the session turns
 //! JIT off, see [`BulkWriter::connect`]), and a quadratic nested loop in the `users`/`media`
 //! change-stream triggers that pair old and new rows of a bulk UPDATE (migration
-//! `2026-12-07-000002_transition_joins`). The look-ups an import makes before a batch (which
-//! users exist, which pairs are blocked) run on a second session, ahead of the writer
-//! (`crate::import`).
+//! `2026-12-07-000002_transition_joins`).
 //!
 //! Why a tokio-postgres connection of its own: diesel-async 0.9 (our driver for everything else)
 //! has no COPY, and diesel's own `copy_from` needs the synchronous libpq connection. tokio-postgres
