@@ -82,6 +82,12 @@ impl VerifiedToken {
     pub fn expired_at(&self, now: i64) -> bool {
         self.expires_at < now
     }
+
+    /// The first instant at which [`Self::expired_at`] holds: the start of the second after `exp`.
+    pub fn valid_until(&self) -> std::time::SystemTime {
+        let first_expired = u64::try_from(self.expires_at.saturating_add(1)).unwrap_or(0);
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(first_expired)
+    }
 }
 
 /// The credential a request presented, checked without the database.
@@ -297,9 +303,16 @@ mod tests {
             .mint(&id(), true, std::time::Duration::from_secs(60))
             .expect("mint");
         let verified = keys.verify(&token).expect("valid");
-        assert_eq!((verified.user_id, verified.admin), (id(), true));
+        assert_eq!((&verified.user_id, verified.admin), (&id(), true));
         let in_a_minute = Utc::now().timestamp() + 60;
         assert!((in_a_minute - 1..=in_a_minute).contains(&verified.expires_at));
+        let until = verified
+            .valid_until()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after the epoch");
+        assert_eq!(until.as_secs(), verified.expires_at as u64 + 1);
+        assert!(!verified.expired_at(verified.expires_at));
+        assert!(verified.expired_at(verified.expires_at + 1));
     }
 
     #[test]

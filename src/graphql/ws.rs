@@ -583,15 +583,13 @@ enum Deadline {
     TokenExpiry,
 }
 
-/// A timer for the moment the session's token expires, if it is signed in: `exp` is the last
-/// second the token is valid.
+/// A timer for the moment the session's token expires, if it is signed in.
 fn token_expiry(ctx: &RequestContext) -> Option<Pin<Box<tokio::time::Sleep>>> {
     let Credentials::Token(token) = &ctx.credentials else {
         return None;
     };
-    let expires = std::time::UNIX_EPOCH
-        + Duration::from_secs(u64::try_from(token.expires_at.saturating_add(1)).unwrap_or(0));
-    let left = expires
+    let left = token
+        .valid_until()
         .duration_since(std::time::SystemTime::now())
         .unwrap_or(Duration::ZERO);
     Some(Box::pin(tokio::time::sleep(left)))

@@ -191,6 +191,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cached_view_is_rendered_once_per_day() {
+        use std::sync::Arc;
+
+        use crate::identity::Viewer;
+        use crate::profiles::model::{FollowCounts, User};
+        use crate::profiles::privacy::{self, FoundProfile, Relation};
+
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
+        let user = User {
+            birth_date: NaiveDate::from_ymd_opt(2000, 12, 8),
+            ..User::example(1, "ab_c")
+        };
+        let found = |rendered| FoundProfile {
+            user: Arc::new(user.clone()),
+            counts: FollowCounts::default(),
+            relation: Relation::default(),
+            rendered,
+        };
+        let memo = Arc::new(RenderedView::default());
+        let cached = privacy::check(&Viewer::Anonymous, found(Some(memo))).expect("visible");
+
+        let first = render(&cached, day(7));
+        assert!(
+            Arc::ptr_eq(&first, &render(&cached, day(7))),
+            "rendered once"
+        );
+        // The next day (a birthday, here) is rendered anew, with its own age and tag.
+        let next = render(&cached, day(8));
+        assert!(first.json.get().contains(r#""age":25"#));
+        assert!(next.json.get().contains(r#""age":26"#));
+        assert_ne!(first.etag, next.etag);
+        // What a read from the database renders is the same view.
+        let uncached = privacy::check(&Viewer::Anonymous, found(None)).expect("visible");
+        assert_eq!(render(&uncached, day(8)).json.get(), next.json.get());
+        assert_eq!(render(&uncached, day(8)).etag, next.etag);
+    }
+
+    #[test]
     fn comparisons() {
         let etag = "\"abc\"";
         assert!(if_match_accepts("\"abc\"", etag));
