@@ -24,5 +24,6 @@ pub mod rate_limit;
 pub mod rest;
 pub mod shared_state;
 pub mod state;
+pub mod timeout;
 
 pub use app::{router, router_with_api};

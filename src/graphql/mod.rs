@@ -229,7 +229,8 @@ async fn execute(
         .data(ctx.clone())
         .data(state.clone());
     let timeout = state.config().http.request_timeout;
-    let Ok(mut response) = tokio::time::timeout(timeout, executor.schema.execute(request)).await
+    let Some(mut response) =
+        crate::timeout::within(timeout, executor.schema.execute(request)).await
     else {
         let error = AppError::Unavailable("the operation took too long".to_owned());
         return request_error(ctx, media, StatusCode::SERVICE_UNAVAILABLE, &error);

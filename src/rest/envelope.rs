@@ -8,9 +8,10 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
@@ -136,16 +137,26 @@ fn json_response(status: StatusCode, body: &impl Serialize, capacity: usize) -> 
     response
 }
 
-/// Middleware for everything under `/api/` (and the fallback): rejects bad headers, turns panics
-/// into 500s, and renders every error as the envelope.
-pub async fn envelope_layer(request: Request, next: Next) -> Response {
+/// Middleware for everything under `/api/` (and the fallback): rejects bad headers, bounds the
+/// request's time (`time_limit`: a 503 after it), turns panics into 500s, and renders every
+/// error as the envelope.
+pub async fn envelope_layer(
+    State(time_limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(ctx) = request.extensions().get::<Arc<RequestContext>>().cloned() else {
         return next.run(request).await;
     };
     if !ctx.header_problems.is_empty() {
         return failure(&ctx, &AppError::Validation(ctx.header_problems.clone()));
     }
-    let response = match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+    let run = AssertUnwindSafe(next.run(request)).catch_unwind();
+    let Some(outcome) = crate::timeout::within(time_limit, run).await else {
+        let error = AppError::Unavailable("the request took too long".to_owned());
+        return failure(&ctx, &error);
+    };
+    let response = match outcome {
         Ok(response) => response,
         Err(panic) => {
             let detail = panic

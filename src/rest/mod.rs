@@ -13,13 +13,13 @@ use axum::routing::{get, patch};
 
 use crate::state::AppState;
 
-/// The routes under `/api`, each answering in the envelope.
+/// The API's routes (full paths, all under `/api/`), each answering in the envelope.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/users/profile/{id}", get(profiles::by_id))
+        .route("/api/v1/users/profile/{id}", get(profiles::by_id))
         .route(
-            "/v1/users/profile/username/{username}",
+            "/api/v1/users/profile/username/{username}",
             get(profiles::by_username),
         )
-        .route("/v1/users/profile", patch(update::patch_profile))
+        .route("/api/v1/users/profile", patch(update::patch_profile))
 }

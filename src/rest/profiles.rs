@@ -1,9 +1,10 @@
 //! `GET /api/v1/users/profile/{id}` and `GET /api/v1/users/profile/username/{username}`.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 
 use super::envelope::{self, ApiError};
@@ -49,13 +50,13 @@ pub async fn by_id(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
     let id = service::user_id(&id, "id")?;
     read(
         &state,
         &ctx,
-        &headers,
+        &if_none_match,
         ProfileKeys::Ids(std::slice::from_ref(&id)),
     )
     .await
@@ -93,13 +94,13 @@ pub async fn by_username(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Path(username): Path<String>,
-    headers: HeaderMap,
+    if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
     let key = service::username_key(&username, "username")?;
     read(
         &state,
         &ctx,
-        &headers,
+        &if_none_match,
         ProfileKeys::Usernames(std::slice::from_ref(&key)),
     )
     .await
@@ -108,30 +109,55 @@ pub async fn by_username(
 async fn read(
     state: &AppState,
     ctx: &RequestContext,
-    headers: &HeaderMap,
+    if_none_match: &IfNoneMatch,
     key: ProfileKeys<'_>,
 ) -> Result<Response, ApiError> {
     let viewer = service::resolve_viewer(state.db(), &ctx.credentials).await?;
     let profile = service::read_profile(state.db(), &viewer, key).await?;
     let today = ctx.timezone.date_at(Utc::now());
     let view = view::render(&profile, today);
-    Ok(cacheable(ctx, headers, &view.json, &view.etag))
+    Ok(cacheable(ctx, if_none_match, &view.json, &view.etag))
+}
+
+/// The request's `If-None-Match` values (usually none): all that a read needs of its headers,
+/// taken without copying the rest.
+#[derive(Debug, Default)]
+pub struct IfNoneMatch(Vec<HeaderValue>);
+
+impl IfNoneMatch {
+    /// Whether one of the values names `etag`.
+    pub fn hits(&self, etag: &str) -> bool {
+        self.0
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| if_none_match_hits(v, etag))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .headers
+                .get_all(header::IF_NONE_MATCH)
+                .iter()
+                .cloned()
+                .collect(),
+        ))
+    }
 }
 
 /// A 200 envelope around `data` with its strong `etag`, or a bodiless 304 when the client's
 /// `If-None-Match` already names that ETag. Only called once the viewer may see the data.
 pub fn cacheable(
     ctx: &RequestContext,
-    request_headers: &HeaderMap,
+    if_none_match: &IfNoneMatch,
     data: &RawValue,
     etag: &str,
 ) -> Response {
-    let not_modified = request_headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| if_none_match_hits(v, etag));
-    let mut response = if not_modified {
+    let mut response = if if_none_match.hits(etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         envelope::success(ctx, StatusCode::OK, data)

@@ -310,7 +310,7 @@ async fn a_request_over_its_time_is_a_503_envelope() {
     config.http.request_timeout = Duration::from_millis(100);
     let app = TestApp::build_with(config, |api| {
         api.route(
-            "/v1/slow",
+            "/api/v1/slow",
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 "late"

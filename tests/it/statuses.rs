@@ -241,7 +241,7 @@ async fn a_panic_is_a_500_envelope_that_leaks_nothing() {
     fn boom() -> &'static str {
         panic!("connection string postgres://secret")
     }
-    let app = TestApp::with_api(|api| api.route("/v1/boom", get(|| async { boom() }))).await;
+    let app = TestApp::with_api(|api| api.route("/api/v1/boom", get(|| async { boom() }))).await;
     let (en, tr) = in_both(async |l| {
         app.get("/api/v1/boom")
             .header("accept-language", l)
