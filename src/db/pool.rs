@@ -268,7 +268,8 @@ impl Db {
     /// something behind the primary.
     pub async fn floor(&self, viewer: Option<&ObjectId>) -> Floor {
         match (viewer, &self.positions) {
-            (Some(viewer), Some(positions)) => positions.floor(viewer).await,
+            // Boxed: only signed-in reads with shared positions wait on Redis here.
+            (Some(viewer), Some(positions)) => Box::pin(positions.floor(viewer)).await,
             _ => Floor::Anything,
         }
     }

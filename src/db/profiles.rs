@@ -262,7 +262,7 @@ impl super::Db {
             .filter(|cache| floor.met_by(cache.applied()))
             .and_then(|cache| Some((cache, cache.ticket()?)));
         let Some((cache, ticket)) = cached else {
-            return read!(self, floor, |conn| find_many(conn, keys, viewer).await);
+            return self.fetch_profiles(floor, keys, viewer).await;
         };
         let mut found = Vec::with_capacity(keys.len());
         let (missed_ids, missed_names) = match keys {
@@ -298,15 +298,26 @@ impl super::Db {
             (ProfileKeys::Ids(&missed_ids), floor)
         };
         if !missed.is_empty() {
-            let read = read!(self, floor.and(refill), |conn| {
-                find_many(conn, missed, viewer).await
-            })?;
+            let read = self
+                .fetch_profiles(floor.and(refill), missed, viewer)
+                .await?;
             for profile in &read {
                 cache.fill(ticket, viewer, profile);
             }
             found.extend(read);
         }
         Ok(found)
+    }
+
+    /// [`profiles`](Self::profiles) from the database. Boxed: the query's future is large, and
+    /// a read answered from the cache would otherwise carry (and move) its space on every call.
+    fn fetch_profiles<'a>(
+        &'a self,
+        floor: Floor,
+        keys: ProfileKeys<'a>,
+        viewer: Option<&'a ObjectId>,
+    ) -> futures_util::future::BoxFuture<'a, AppResult<Vec<FoundProfile>>> {
+        Box::pin(async move { read!(self, floor, |conn| find_many(conn, keys, viewer).await) })
     }
 
     /// Whether `id` is an existing, active user (the token check of SPEC §5).
@@ -317,7 +328,9 @@ impl super::Db {
                 .await?;
             return Ok(found.iter().any(|f| !f.user.is_deactivated()));
         }
-        read!(self, Floor::Anything, |conn| is_active_user(conn, id).await)
+        // Boxed for the reason `fetch_profiles` is.
+        Box::pin(async move { read!(self, Floor::Anything, |conn| is_active_user(conn, id).await) })
+            .await
     }
 }
 
