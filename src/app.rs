@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get};
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -64,7 +64,7 @@ pub fn router_with_api(
 
 /// CORS for the configured browser origins (`*` for any); none configured, no CORS headers.
 fn cors_layer(origins: &str) -> Option<CorsLayer> {
-    use http::{HeaderName, Method, header};
+    use http::{Method, header};
     let origins: Vec<&str> = origins
         .split(',')
         .map(str::trim)
@@ -78,7 +78,6 @@ fn cors_layer(origins: &str) -> Option<CorsLayer> {
     } else {
         AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
-    let custom = |name: &'static str| HeaderName::from_static(name);
     Some(
         CorsLayer::new()
             .allow_origin(allow_origin)
@@ -90,11 +89,11 @@ fn cors_layer(origins: &str) -> Option<CorsLayer> {
                 header::ACCEPT_LANGUAGE,
                 header::IF_MATCH,
                 header::IF_NONE_MATCH,
-                custom(context::TIMEZONE),
-                custom(context::PLATFORM),
-                custom(context::APP_VERSION),
-                custom(context::DEVICE_ID),
-                custom(context::REQUEST_ID),
+                context::TIMEZONE,
+                context::PLATFORM,
+                context::APP_VERSION,
+                context::DEVICE_ID,
+                context::REQUEST_ID,
             ])
             .expose_headers([
                 header::ETAG,
@@ -102,8 +101,8 @@ fn cors_layer(origins: &str) -> Option<CorsLayer> {
                 header::RETRY_AFTER,
                 rate_limit::RATELIMIT_POLICY,
                 rate_limit::RATELIMIT,
-                custom(context::TIMEZONE),
-                custom(context::REQUEST_ID),
+                context::TIMEZONE,
+                context::REQUEST_ID,
             ])
             .max_age(std::time::Duration::from_secs(600)),
     )
@@ -214,11 +213,16 @@ fn with_context_headers(ctx: &RequestContext, mut response: Response) -> Respons
         http::header::CONTENT_LANGUAGE,
         HeaderValue::from_static(ctx.lang.tag()),
     );
-    if let Ok(zone) = HeaderValue::from_str(&ctx.timezone.label()) {
-        headers.insert(HeaderName::from_static(context::TIMEZONE), zone);
+    // Zone names are static text: no copy for them.
+    let zone = match ctx.timezone.label() {
+        std::borrow::Cow::Borrowed(label) => Some(HeaderValue::from_static(label)),
+        std::borrow::Cow::Owned(label) => HeaderValue::from_str(&label).ok(),
+    };
+    if let Some(zone) = zone {
+        headers.insert(context::TIMEZONE, zone);
     }
     if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
-        headers.insert(HeaderName::from_static(context::REQUEST_ID), id);
+        headers.insert(context::REQUEST_ID, id);
     }
     response
 }

@@ -10,22 +10,24 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset, SecondsFormat, Utc};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, header};
 
 use crate::error::FieldError;
 use crate::i18n::{Lang, MessageId};
 use crate::identity::{Credentials, TokenKeys};
 
+// Header names as `HeaderName`s: looking one up by `&str` parses the name on every request.
+
 /// The header that carries the request id.
-pub const REQUEST_ID: &str = "x-request-id";
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The header that carries the timezone.
-pub const TIMEZONE: &str = "x-timezone";
+pub const TIMEZONE: HeaderName = HeaderName::from_static("x-timezone");
 /// The header that carries the client platform.
-pub const PLATFORM: &str = "x-platform";
+pub const PLATFORM: HeaderName = HeaderName::from_static("x-platform");
 /// The header that carries the client's version.
-pub const APP_VERSION: &str = "x-app-version";
+pub const APP_VERSION: HeaderName = HeaderName::from_static("x-app-version");
 /// The header that carries the device id.
-pub const DEVICE_ID: &str = "x-device-id";
+pub const DEVICE_ID: HeaderName = HeaderName::from_static("x-device-id");
 
 /// Longest `X-App-Version`.
 pub const APP_VERSION_MAX: usize = 32;
@@ -78,10 +80,10 @@ impl RequestContext {
     /// listed in [`header_problems`](Self::header_problems).
     pub fn from_headers(headers: &HeaderMap, keys: &TokenKeys) -> Self {
         let mut problems = Vec::new();
-        let lang = Lang::negotiate(header_text(headers, "accept-language"));
+        let lang = Lang::negotiate(header_text(headers, &header::ACCEPT_LANGUAGE));
 
-        let mut read = |name: &'static str, display: &'static str, invalid: MessageId| {
-            let value = headers.get(name)?;
+        let mut read = |name: HeaderName, display: &'static str, invalid: MessageId| {
+            let value = headers.get(&name)?;
             match value.to_str() {
                 Ok(text) => Some((text, display, invalid)),
                 Err(_) => {
@@ -109,14 +111,11 @@ impl RequestContext {
             is_valid_device_id(v).then(|| v.to_owned())
         });
 
-        let request_id = header_text(headers, REQUEST_ID)
+        let request_id = header_text(headers, &REQUEST_ID)
             .filter(|id| is_valid_request_id(id))
             .map_or_else(new_request_id, str::to_owned);
-        let credentials = keys.check_header(
-            headers
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes()),
-        );
+        let credentials =
+            keys.check_header(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
 
         Self {
             lang,
@@ -168,7 +167,7 @@ fn validated<T>(
     parsed
 }
 
-fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_text<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
