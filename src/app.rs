@@ -39,6 +39,9 @@ pub fn router_with_api(
     // Merged rather than nested under `/api`: a nest routes every request twice and rewrites
     // its URI, which the cached read, answered in microseconds, felt.
     let api = api
+        // Every other path under `/api` is unknown to the API, in its envelope.
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
         .route("/api/{*unknown}", any(not_found))
         .layer(middleware::from_fn_with_state(
             http_config.request_timeout,

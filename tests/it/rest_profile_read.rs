@@ -249,6 +249,7 @@ async fn unknown_routes_are_404_envelopes() {
         "/api/v2/users/profile/x",
         "/api/v1/users/profile/a/b/c",
         "/api",
+        "/api/",
     ] {
         let response = app.get(path).send().await;
         assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
@@ -258,6 +259,9 @@ async fn unknown_routes_are_404_envelopes() {
             "{path}"
         );
         assert_eq!(response.json()["statusCode"], 404);
+        // Inside the API's envelope, a bad header is told before the unknown route.
+        let bad_header = app.get(path).header("x-platform", "fridge").send().await;
+        assert_eq!(bad_header.status, StatusCode::BAD_REQUEST, "{path}");
     }
 }
 
