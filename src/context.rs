@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Offset, SecondsFormat, Utc};
-use http::{HeaderMap, HeaderName, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use crate::error::FieldError;
 use crate::i18n::{Lang, MessageId};
 use crate::identity::{Credentials, TokenKeys};
+use crate::profiles::view::if_none_match_hits;
 
 // Header names as `HeaderName`s: looking one up by `&str` parses the name on every request.
 
@@ -140,6 +141,41 @@ impl RequestContext {
         self.device_id
             .as_ref()
             .map(|id| hex::encode(&Sha256::digest(id.as_bytes())[..8]))
+    }
+}
+
+/// A request's `If-None-Match` values (usually none): all that a conditional read needs of its
+/// headers, taken without copying the rest. REST reads take it as an extractor, GraphQL's GET
+/// from the request's headers.
+#[derive(Debug, Default)]
+pub struct IfNoneMatch(Vec<HeaderValue>);
+
+impl IfNoneMatch {
+    /// The values `headers` carry.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        Self(
+            headers
+                .get_all(header::IF_NONE_MATCH)
+                .iter()
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Whether one of the values names `etag` (see [`if_none_match_hits`]).
+    pub fn hits(&self, etag: &str) -> bool {
+        self.0
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| if_none_match_hits(v, etag))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
     }
 }
 

@@ -26,12 +26,11 @@ use axum::routing::get;
 use axum::{Extension, Router};
 
 use crate::config::GraphqlLimits;
-use crate::context::Ctx;
-use crate::context::RequestContext;
+use crate::context::{Ctx, IfNoneMatch, RequestContext};
 use crate::error::{AppError, FieldError};
 use crate::i18n::{Message, MessageId};
 use crate::profiles::service;
-use crate::profiles::view::{etag_of, if_none_match_hits};
+use crate::profiles::view::etag_of;
 use crate::state::AppState;
 use documents::Persisted;
 use http::ResponseType;
@@ -101,14 +100,14 @@ async fn get_graphql(
     if let Some(response) = header_problems(&ctx, media) {
         return response;
     }
-    let headers = request.headers().clone();
+    let if_none_match = IfNoneMatch::from_headers(request.headers());
     let max_bytes = state.config().graphql.max_body_bytes;
     let operation = match http::read_get(request.uri(), max_bytes) {
         Ok(operation) => operation,
         Err(rejection) => return request_error(&ctx, media, rejection.status, &rejection.error),
     };
     let response = execute(&state, &executor, &ctx, media, Method::Get, operation).await;
-    conditional(&headers, response).await
+    conditional(&if_none_match, response).await
 }
 
 async fn post_graphql(
@@ -275,7 +274,7 @@ fn persisted_query_not_found(ctx: &RequestContext, media: ResponseType) -> Respo
 /// A GET's answer with a strong `ETag` of its body, or a bodiless 304 when the client's
 /// `If-None-Match` already names it — for persisted queries over GET, which browsers and CDNs
 /// can then revalidate like the REST reads. Only successful answers are tagged.
-async fn conditional(request_headers: &HeaderMap, response: Response) -> Response {
+async fn conditional(if_none_match: &IfNoneMatch, response: Response) -> Response {
     if response.status() != StatusCode::OK {
         return response;
     }
@@ -285,11 +284,7 @@ async fn conditional(request_headers: &HeaderMap, response: Response) -> Respons
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let etag = etag_of(&bytes);
-    let not_modified = request_headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| if_none_match_hits(v, &etag));
+    let not_modified = if_none_match.hits(&etag);
     if let Ok(value) = HeaderValue::from_str(&etag) {
         parts.headers.insert(header::ETAG, value);
     }

@@ -137,9 +137,9 @@ fn json_response(status: StatusCode, body: &impl Serialize, capacity: usize) -> 
     response
 }
 
-/// Middleware for everything under `/api/` (and the fallback): rejects bad headers, bounds the
-/// request's time (`time_limit`: a 503 after it), turns panics into 500s, and renders every
-/// error as the envelope.
+/// Middleware for everything under `/api/` (the API's routes and its unknown paths, see
+/// `app::router_with_api`): rejects bad headers, bounds the request's time (`time_limit`: a 503
+/// after it), turns panics into 500s, and renders every error as the envelope.
 pub async fn envelope_layer(
     State(time_limit): State<Duration>,
     request: Request,

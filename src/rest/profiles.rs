@@ -1,19 +1,17 @@
 //! `GET /api/v1/users/profile/{id}` and `GET /api/v1/users/profile/username/{username}`.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
 
 use super::envelope::{self, ApiError};
 use super::openapi;
-use crate::context::Ctx;
-use crate::context::RequestContext;
+use crate::context::{Ctx, IfNoneMatch, RequestContext};
 use crate::profiles::ProfileKeys;
 use crate::profiles::service;
-use crate::profiles::view::{self, if_none_match_hits};
+use crate::profiles::view;
 use crate::state::AppState;
 
 /// `GET /api/v1/users/profile/{id}`
@@ -117,36 +115,6 @@ async fn read(
     let today = ctx.timezone.date_at(Utc::now());
     let view = view::render(&profile, today);
     Ok(cacheable(ctx, if_none_match, &view.json, &view.etag))
-}
-
-/// The request's `If-None-Match` values (usually none): all that a read needs of its headers,
-/// taken without copying the rest.
-#[derive(Debug, Default)]
-pub struct IfNoneMatch(Vec<HeaderValue>);
-
-impl IfNoneMatch {
-    /// Whether one of the values names `etag`.
-    pub fn hits(&self, etag: &str) -> bool {
-        self.0
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| if_none_match_hits(v, etag))
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .headers
-                .get_all(header::IF_NONE_MATCH)
-                .iter()
-                .cloned()
-                .collect(),
-        ))
-    }
 }
 
 /// A 200 envelope around `data` with its strong `etag`, or a bodiless 304 when the client's
