@@ -18,6 +18,10 @@
 #   bench/reads.sh [--rebuild] [--duration 10] [--rounds 2] [--connections 32] [--threads 2]
 #                  [--hot 10000] [--postgraphile-workers 2] [--postgraphile-pool 8]
 #
+# For the ceiling and the REST reads it also reads the serving process's CPU time from /proc
+# around each run and prints it per request: where the server stands against the ceiling, in
+# work rather than in a rate that the load generator's share blurs.
+#
 # It prints each measurement, then the ratios against the goals: REST ≥ 2.0× pgbench and ≥ 0.67×
 # the ceiling with p99 ≤ 10 ms, signed-in ≥ 0.8× anonymous, GraphQL ≥ 5× PostGraphile, peak RSS
 # ≤ CACHE_MAX_BYTES + 64 MiB.
@@ -82,12 +86,25 @@ print(f"same answer from both GraphQL servers for {u['id']}: {json.dumps(u)}")
 PY
 done
 
-results=$BENCH_TMP/results.tsv # round  name  per_second  p50_us  p99_us  errors
+results=$BENCH_TMP/results.tsv # round  name  per_second  p50_us  p99_us  errors  cpu_us
 : >"$results"
-record() { # record ROUND NAME WRK_LINE
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(field rps "$3")" "$(field p50_us "$3")" \
-		"$(field p99_us "$3")" "$(($(field errors "$3") + $(field non2xx "$3")))" >>"$results"
-	log "round $1, $2: $(field rps "$3")/s, p50 $(field p50_us "$3") us, p99 $(field p99_us "$3") us"
+clock_ticks=$(getconf CLK_TCK)
+record() { # record ROUND NAME WRK_LINE [CPU_TICKS: the server's during the run]
+	local cpu=-
+	[ -n "${4:-}" ] && cpu=$(awk -v t="$4" -v hz="$clock_ticks" -v n="$(field requests "$3")" \
+		'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$(field rps "$3")" "$(field p50_us "$3")" \
+		"$(field p99_us "$3")" "$(($(field errors "$3") + $(field non2xx "$3")))" "$cpu" >>"$results"
+	log "round $1, $2: $(field rps "$3")/s, p50 $(field p50_us "$3") us, p99 $(field p99_us "$3") us, server CPU $cpu us per request"
+}
+# The server's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# record_served ROUND NAME PID URL [TOKEN] — a REST run, with the CPU that PID spent on it.
+record_served() {
+	local before line
+	before=$(cpu_ticks "$3")
+	line=$(rest "$4" "$duration" "${5:-}")
+	record "$1" "$2" "$line" "$(($(cpu_ticks "$3") - before))"
 }
 rest() { # rest URL SECONDS [TOKEN]
 	run_wrk "$1" "$2" "$connections" BENCH_IDS_FILE="$ids" BENCH_PATH=/api/v1/users/profile/__ID__ \
@@ -102,15 +119,15 @@ pgbench_read() { # pgbench_read ROUND
 	read -r tps _ failed < <(run_pgbench -j "$threads" -c "$connections" -T "$duration" -D hot="$hot" \
 		-f "$BENCH_DIR/pgbench/profile_read.sql" "$CELEBRITY_DB")
 	[ -n "$tps" ] || die "pgbench failed"
-	printf '%s\tpgbench\t%s\t-\t-\t%s\n' "$1" "$tps" "$failed" >>"$results"
+	printf '%s\tpgbench\t%s\t-\t-\t%s\t-\n' "$1" "$tps" "$failed" >>"$results"
 	log "round $1, pgbench: $tps/s"
 }
 measure() { # measure ROUND WHAT
 	case $2 in
 	pgbench) pgbench_read "$1" ;;
-	ceiling) record "$1" ceiling "$(rest "$CEILING_URL" "$duration")" ;;
-	rest-anonymous) record "$1" "REST anonymous" "$(rest "$api_url" "$duration")" ;;
-	rest-signed-in) record "$1" "REST signed in" "$(rest "$api_url" "$duration" "$token")" ;;
+	ceiling) record_served "$1" ceiling "$CEILING_PID" "$CEILING_URL" ;;
+	rest-anonymous) record_served "$1" "REST anonymous" "$api_pid" "$api_url" ;;
+	rest-signed-in) record_served "$1" "REST signed in" "$api_pid" "$api_url" "$token" ;;
 	graphql) record "$1" "GraphQL profile-api" "$(graphql "$api_url" "$duration" "$q_api")" ;;
 	postgraphile) record "$1" "GraphQL PostGraphile" "$(graphql "$PG_URL" "$duration" "$q_pg")" ;;
 	esac
@@ -160,19 +177,23 @@ python3 - "$results" "$peak_rss_kib" "$cache_budget" <<'PY'
 import collections, statistics, sys
 by = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    _, name, rate, p50, p99, errors = line.rstrip("\n").split("\t")
+    _, name, rate, p50, p99, errors, cpu = line.rstrip("\n").split("\t")
     by[name].append((float(rate), None if p50 == "-" else int(p50), None if p99 == "-" else int(p99),
-                     int(errors or 0)))
+                     int(errors or 0), None if cpu == "-" else float(cpu)))
 rate = lambda name: statistics.mean(r[0] for r in by[name])
 p99 = lambda name: statistics.mean(r[2] for r in by[name]) / 1000
 print()
-print(f"{'measurement':<22} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}   per round (per s)")
+print(f"{'measurement':<22} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU us':>7}"
+      "   per round (per s)")
 for name in ["pgbench", "ceiling", "REST anonymous", "REST signed in", "GraphQL profile-api",
              "GraphQL PostGraphile"]:
     rows = by[name]
     lat = lambda i: "-" if rows[0][i] is None else f"{statistics.mean(r[i] for r in rows) / 1000:.3f}"
-    print(f"{name:<22} {rate(name):>8.0f} {lat(1):>8} {lat(2):>8} {sum(r[3] for r in rows):>7}   "
+    cpu = "-" if rows[0][4] is None else f"{statistics.mean(r[4] for r in rows):.1f}"
+    print(f"{name:<22} {rate(name):>8.0f} {lat(1):>8} {lat(2):>8} {sum(r[3] for r in rows):>7} {cpu:>7}   "
           + " ".join(f"{r[0]:.0f}" for r in rows))
+print("CPU us: the serving process's own CPU time (user + system, /proc) per request, where measured;"
+      "\n        it counts a repeated run too if a build forced one (see the warnings above)")
 peak_mib = int(sys.argv[2]) / 1024
 budget_mib = int(sys.argv[3]) / 1024 / 1024
 goals = [
