@@ -60,12 +60,7 @@ wrk_result() {
 
 # A long wait for a pooled connection: on a busy CI machine 32 clients against a pool of four
 # may queue past the default 2 s, and a 503 would fail the soak for what is not its subject.
-# MIMALLOC_PURGE_DELAY=0: mimalloc returns freed pages to the system only after a delay, which
-# made the RSS swing by 4–8 MiB in phases of tens of seconds under this load (55.8 → 53.7 →
-# 59.6 MiB): a sample at the wrong moment failed the check without any leak. Purging at once,
-# the RSS shows what is in use (flat within 0.5 MiB over the second half), and a leak still
-# shows as it did.
-start_server DB_POOL_WAIT_TIMEOUT_MS=10000 MIMALLOC_PURGE_DELAY=0
+start_server DB_POOL_WAIT_TIMEOUT_MS=10000
 log "soak: $SECONDS_OF_LOAD s against $BASE_URL (pid $SERVER_PID), /metrics never scraped"
 wrk_reads rest BENCH_PATH='/api/v1/users/profile/__ID__'
 wrk_reads graphql BENCH_METHOD=POST BENCH_PATH=/graphql \
