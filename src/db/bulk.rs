@@ -13,13 +13,20 @@
 //! a photo that is not the user's), the batch is written again row by row from the same staging
 //! table, each row under its own savepoint, so the bad row is named and the rest still land.
 //!
-//! Where a batch's time goes (a 2,000-follow batch, `EXPLAIN ANALYZE`): the insert with its three
-//! B-tree indexes, the two foreign-key checks per row, and the counters' statement trigger, each
-//! about a third; COPY and the staging table a few milliseconds. Two things used to cost more
-//! than all of that and are gone: JIT compilation of every batch's statements (the session turns
-//! JIT off, see [`BulkWriter::connect`]), and a quadratic nested loop in the `users`/`media`
-//! change-stream triggers that pair old and new rows of a bulk UPDATE (migration
-//! `2026-12-07-000002_transition_joins`).
+//! An import's follows, by far its largest file, take another road
+//! ([`BulkWriter::stage_follows`], [`BulkWriter::merge_follows`]): batch by batch, with their
+//! checkpoints, into the plain table `import_follows` (COPY only, no look-up), then into
+//! `follows` in one transaction at the end of the file: the refusals (missing users, blocks,
+//! superseded lines) set-based, then one sorted statement. A batch written on its own spent its
+//! time, each about a third, on the insert into three B-tree indexes scattered over the whole
+//! table, on two foreign-key checks per row and on the counters' trigger; into an empty
+//! `follows` the merge builds the indexes and keys once, after the rows, and sets the counters
+//! in one statement, five times faster than batch by batch (bench/README.md).
+//!
+//! Two things used to cost more than all of that and are gone: JIT compilation of every batch's
+//! statements (the session turns JIT off, see [`BulkWriter::connect`]), and a quadratic nested
+//! loop in the `users`/`media` change-stream triggers that pair old and new rows of a bulk
+//! UPDATE (migration `2026-12-07-000002_transition_joins`).
 //!
 //! Why a tokio-postgres connection of its own: diesel-async 0.9 (our driver for everything else)
 //! has no COPY, and diesel's own `copy_from` needs the synchronous libpq connection. tokio-postgres
@@ -32,15 +39,15 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::pin_mut;
+use futures_util::{TryStreamExt, pin_mut};
 use secrecy::ExposeSecret;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Transaction};
 
-use super::Db;
 use super::pool::APPLICATION_NAME;
+use super::{Db, changes, follows};
 use crate::error::{AppError, AppResult};
 
 /// A user as imported or seeded (everything but the profile photo, set afterwards).
@@ -247,7 +254,7 @@ impl Stage for UserRecord {
          SELECT id, name, surname, username, availability_status, interests, expertise, \
              birth_date, minute_price_in_live_stream, bio, instagram, snapchat, x, tiktok, \
              facebook, is_private, deactivated_at, created_at, updated_at \
-           FROM bulk_users WHERE $1::int4 IS NULL OR ord = $1 ORDER BY id \
+           FROM bulk_users WHERE $1::int8 IS NULL OR ord = $1 ORDER BY id \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, surname = excluded.surname, \
              username = excluded.username, availability_status = excluded.availability_status, \
              interests = excluded.interests, expertise = excluded.expertise, \
@@ -296,7 +303,7 @@ impl Stage for MediaRecord {
     const UPSERT: &'static str = upsert!(
         "INSERT INTO media (id, owner_id, url, type, created_at) \
          SELECT id, owner_id, url, type, created_at \
-           FROM bulk_media WHERE $1::int4 IS NULL OR ord = $1 ORDER BY id \
+           FROM bulk_media WHERE $1::int8 IS NULL OR ord = $1 ORDER BY id \
          ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, url = excluded.url, \
              type = excluded.type, created_at = excluded.created_at"
     );
@@ -323,7 +330,7 @@ impl Stage for FollowRecord {
     const UPSERT: &'static str = upsert!(
         "INSERT INTO follows (follower_id, followee_id, status, created_at) \
          SELECT follower_id, followee_id, status, created_at \
-           FROM bulk_follows WHERE $1::int4 IS NULL OR ord = $1 ORDER BY follower_id, followee_id \
+           FROM bulk_follows WHERE $1::int8 IS NULL OR ord = $1 ORDER BY follower_id, followee_id \
          ON CONFLICT (follower_id, followee_id) DO UPDATE SET status = excluded.status, \
              created_at = excluded.created_at"
     );
@@ -350,7 +357,7 @@ impl Stage for BlockRecord {
     const UPSERT: &'static str = upsert!(
         "INSERT INTO blocks (blocker_id, blocked_id, created_at) \
          SELECT blocker_id, blocked_id, created_at \
-           FROM bulk_blocks WHERE $1::int4 IS NULL OR ord = $1 ORDER BY blocker_id, blocked_id \
+           FROM bulk_blocks WHERE $1::int8 IS NULL OR ord = $1 ORDER BY blocker_id, blocked_id \
          ON CONFLICT (blocker_id, blocked_id) DO UPDATE SET created_at = excluded.created_at"
     );
 
@@ -419,6 +426,64 @@ impl BulkWriter {
     ) -> AppResult<Written> {
         self.in_transaction(async |transaction| {
             write_in(transaction, rows, checkpoint.clone()).await
+        })
+        .await
+    }
+
+    /// Stages a batch of an import's follows in `import_follows`, in one transaction with
+    /// `checkpoint`: each row with its line in follows.jsonl (`lines`) and, when a later line
+    /// of the batch has the same pair, that line (`superseded_by`). They reach `follows` all at
+    /// once, by [`BulkWriter::merge_follows`] at the end of the file.
+    pub async fn stage_follows(
+        &mut self,
+        rows: &[FollowRecord],
+        lines: &[u64],
+        superseded_by: &[Option<u64>],
+        checkpoint: &Checkpoint,
+    ) -> AppResult<()> {
+        // A missing line number cannot happen (one per row); it would fail on the primary key
+        // rather than stage a row under a wrong line.
+        let lead = |index: usize| {
+            [
+                lines.get(index).map(|line| number(*line)),
+                superseded_by.get(index).copied().flatten().map(number),
+            ]
+        };
+        self.in_transaction(async |transaction| {
+            if !rows.is_empty() {
+                copy_in(
+                    transaction,
+                    "import_follows",
+                    ["line", "superseded_by"],
+                    rows,
+                    lead,
+                )
+                .await?;
+            }
+            save(transaction, checkpoint).await
+        })
+        .await
+    }
+
+    /// Moves the staged follows into `follows` in one transaction with `checkpoint` (its tally
+    /// advanced by the merge; saved as it is, so pass it marked done), and empties the staging.
+    ///
+    /// First the refusals, set-based, with the reasons a batch written on its own gives: a
+    /// follow whose user is missing, whose users have blocked one another, or that a later line
+    /// of its batch superseded is not written; the first `list` of them come back with their
+    /// lines. Of the rest, the last line of a pair wins; the earlier ones count as updates, as
+    /// they would have, written batch by batch. Into an empty `follows` (the first load), the
+    /// table's indexes and its primary and foreign keys are dropped, the rows written in one
+    /// statement, and everything rebuilt from its catalog definition at the end, the way
+    /// `pg_restore` loads a table; `follows` is locked for the transaction, so nobody sees it
+    /// without them. The statement-level triggers (counters, change stream) fire once.
+    pub async fn merge_follows(
+        &mut self,
+        checkpoint: &Checkpoint,
+        list: usize,
+    ) -> AppResult<Merged> {
+        self.in_transaction(async |transaction| {
+            merge_follows_in(transaction, checkpoint, list).await
         })
         .await
     }
@@ -500,36 +565,6 @@ impl BulkWriter {
             .collect()
     }
 
-    /// Of the pairs, those whose users have blocked one another (either way).
-    pub async fn blocked_pairs(
-        &self,
-        pairs: &[(&str, &str)],
-    ) -> AppResult<HashSet<(String, String)>> {
-        if pairs.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let firsts: Vec<&str> = pairs.iter().map(|(a, _)| *a).collect();
-        let seconds: Vec<&str> = pairs.iter().map(|(_, b)| *b).collect();
-        let rows = self
-            .client
-            .query(
-                "SELECT p.a, p.b FROM unnest($1::text[], $2::text[]) AS p (a, b) \
-                 WHERE EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = p.a AND blocked_id = p.b) \
-                                                      OR (blocker_id = p.b AND blocked_id = p.a))",
-                &[&firsts, &seconds],
-            )
-            .await
-            .map_err(error)?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get(0).map_err(error)?,
-                    row.try_get(1).map_err(error)?,
-                ))
-            })
-            .collect()
-    }
-
     /// The checkpoints of the last import, in no particular order.
     pub async fn checkpoints(&self) -> AppResult<Vec<Checkpoint>> {
         let rows = self
@@ -565,13 +600,14 @@ impl BulkWriter {
             .collect()
     }
 
-    /// Forgets the last import's checkpoints (a new import starts).
-    pub async fn clear_checkpoints(&self) -> AppResult<()> {
-        self.client
-            .execute("DELETE FROM import_checkpoints", &[])
-            .await
-            .map_err(error)?;
-        Ok(())
+    /// Forgets the last import's checkpoints and staged follows (a new import starts).
+    pub async fn clear_checkpoints(&mut self) -> AppResult<()> {
+        self.in_transaction(async |transaction| {
+            transaction
+                .batch_execute("DELETE FROM import_checkpoints; TRUNCATE import_follows")
+                .await
+        })
+        .await
     }
 
     /// Saves a checkpoint on its own (a pass that ends without a batch to carry it).
@@ -605,6 +641,229 @@ impl BulkWriter {
     }
 }
 
+/// What [`BulkWriter::merge_follows`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// New follows.
+    pub inserted: u64,
+    /// Staged rows that overwrote a follow (an earlier one, or one from before the import).
+    pub updated: u64,
+    /// Staged rows not written.
+    pub skipped: u64,
+    /// The first of them, with their lines, in line order.
+    pub listed: Vec<(u64, Refusal)>,
+}
+
+/// Why a staged follow is not written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// This user (the follower, else the followee) does not exist.
+    NotAUser(String),
+    /// One of the two users has blocked the other.
+    Blocked,
+    /// A later line of the same batch has the same pair: this line.
+    SupersededBy(u64),
+}
+
+/// Removes the staged follows that are not to be written and returns them, in line order, with
+/// why (in [`Refusal`]'s order of precedence: the checks of a batch written on its own). Left
+/// joins, so that PostgreSQL hashes `users` and `blocks` once rather than probing them per row.
+const REFUSE_STAGED_FOLLOWS: &str = "\
+    WITH checked AS ( \
+        SELECT s.line, \
+               CASE WHEN follower.id IS NULL THEN s.follower_id \
+                    WHEN followee.id IS NULL THEN s.followee_id END AS missing_user, \
+               blocked.blocker_id IS NOT NULL OR blocking.blocker_id IS NOT NULL AS blocked, \
+               s.superseded_by \
+          FROM import_follows s \
+          LEFT JOIN users follower ON follower.id = s.follower_id \
+          LEFT JOIN users followee ON followee.id = s.followee_id \
+          LEFT JOIN blocks blocked \
+                 ON blocked.blocker_id = s.follower_id AND blocked.blocked_id = s.followee_id \
+          LEFT JOIN blocks blocking \
+                 ON blocking.blocker_id = s.followee_id AND blocking.blocked_id = s.follower_id), \
+    refused AS ( \
+        SELECT * FROM checked \
+         WHERE missing_user IS NOT NULL OR blocked OR superseded_by IS NOT NULL), \
+    removed AS ( \
+        DELETE FROM import_follows s USING refused r WHERE s.line = r.line) \
+    SELECT line, missing_user, blocked, superseded_by FROM refused ORDER BY line";
+
+/// The staged follows left after [`REFUSE_STAGED_FOLLOWS`], the last line of each pair, sorted
+/// by key, into `follows`. Into an empty table (`fresh`), a plain insert (no key to conflict
+/// on; its row count is the answer); otherwise an existing pair is overwritten, and the
+/// statement returns (inserted, updated) like [`Stage::UPSERT`].
+fn merge_statement(fresh: bool) -> String {
+    let insert = "INSERT INTO follows (follower_id, followee_id, status, created_at) \
+                  SELECT DISTINCT ON (follower_id, followee_id) \
+                         follower_id, followee_id, status, created_at \
+                    FROM import_follows \
+                   ORDER BY follower_id, followee_id, line DESC";
+    if fresh {
+        return insert.to_owned();
+    }
+    format!(
+        "WITH written AS ({insert} \
+             ON CONFLICT (follower_id, followee_id) DO UPDATE SET status = excluded.status, \
+                 created_at = excluded.created_at \
+             RETURNING (xmax = 0) AS inserted) \
+         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+    )
+}
+
+/// The triggers of `follows` that fire on an insert, which the first load replaces by
+/// set-based work of its own (migrations `2026-11-29-000002_follow_counters` and
+/// `2026-12-01-000001_change_stream`).
+const FOLLOWS_INSERT_TRIGGERS: [&str; 2] = ["follows_counters_insert", "follows_changes_insert"];
+
+/// How to drop and how to rebuild each index and key constraint of `follows` (check
+/// constraints stay), from the catalog, so the definitions live in the migrations only. The
+/// third column orders the drops (foreign keys first), the fourth the rebuilds (the primary key
+/// first, foreign keys last).
+const FOLLOWS_INDEXES_AND_KEYS: &str = "\
+    SELECT format('ALTER TABLE follows DROP CONSTRAINT %I', conname), \
+           format('ALTER TABLE follows ADD CONSTRAINT %I %s', conname, pg_get_constraintdef(oid)), \
+           CASE contype WHEN 'f' THEN 1 ELSE 2 END, CASE contype WHEN 'f' THEN 3 ELSE 1 END \
+      FROM pg_constraint WHERE conrelid = 'follows'::regclass AND contype IN ('p', 'u', 'f', 'x') \
+    UNION ALL \
+    SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid), 3, 2 \
+      FROM pg_index i \
+     WHERE i.indrelid = 'follows'::regclass \
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
+                        WHERE c.conrelid = i.indrelid AND c.conindid = i.indexrelid)";
+
+/// The merge's work inside its transaction.
+async fn merge_follows_in(
+    transaction: &Transaction<'_>,
+    checkpoint: &Checkpoint,
+    list: usize,
+) -> Result<Merged, tokio_postgres::Error> {
+    // The merge reads whole tables: let the planner hash-join them (the session otherwise
+    // penalizes sequential scans, see `connect`). Index builds sort in memory up to this.
+    transaction
+        .batch_execute("SET LOCAL enable_seqscan = on; SET LOCAL maintenance_work_mem = '256MB'")
+        .await?;
+    let is_empty = async || -> Result<bool, tokio_postgres::Error> {
+        let row = transaction
+            .query_one("SELECT NOT EXISTS (SELECT 1 FROM follows)", &[])
+            .await?;
+        row.try_get(0)
+    };
+    // Checked again under the lock: a follow may have come in between.
+    let fresh = is_empty().await? && {
+        transaction
+            .batch_execute("LOCK TABLE follows IN ACCESS EXCLUSIVE MODE")
+            .await?;
+        is_empty().await?
+    };
+
+    let mut merged = Merged::default();
+    // Streamed: however many are refused, only the first `list` are kept.
+    let refused = transaction
+        .query_raw(REFUSE_STAGED_FOLLOWS, std::iter::empty::<i64>())
+        .await?;
+    pin_mut!(refused);
+    while let Some(row) = refused.try_next().await? {
+        merged.skipped += 1;
+        if merged.listed.len() < list {
+            let line = |index: usize| -> Result<Option<u64>, tokio_postgres::Error> {
+                let line: Option<i64> = row.try_get(index)?;
+                Ok(line.map(|line| u64::try_from(line).unwrap_or_default()))
+            };
+            let refusal = match (row.try_get(1)?, row.try_get(2)?, line(3)?) {
+                (Some(user), ..) => Refusal::NotAUser(user),
+                (None, true, _) => Refusal::Blocked,
+                (None, false, winner) => Refusal::SupersededBy(winner.unwrap_or_default()),
+            };
+            merged.listed.push((line(0)?.unwrap_or_default(), refusal));
+        }
+    }
+    let staged: i64 = transaction
+        .query_one("SELECT count(*) FROM import_follows", &[])
+        .await?
+        .try_get(0)?;
+
+    let mut rebuilds = Vec::new();
+    if fresh {
+        let mut definitions: Vec<(String, String, i32, i32)> = transaction
+            .query(FOLLOWS_INDEXES_AND_KEYS, &[])
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                ))
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()?;
+        definitions.sort_by_key(|(_, _, drop_order, _)| *drop_order);
+        for (drop, ..) in &definitions {
+            transaction.batch_execute(drop).await?;
+        }
+        definitions.sort_by_key(|(.., rebuild_order)| *rebuild_order);
+        rebuilds = definitions
+            .into_iter()
+            .map(|(_, rebuild, ..)| rebuild)
+            .collect();
+    }
+    let written = if fresh {
+        // The table's statement-level triggers would first copy every row into a transition
+        // table; what they do is done once below instead: the counters set by `recount`'s
+        // repair (every counter was zero, with `follows` empty), and every instance told to
+        // forget its cache (every count changed). By name: a trigger added later still runs.
+        transaction
+            .batch_execute(&format!(
+                "ALTER TABLE follows {}",
+                FOLLOWS_INSERT_TRIGGERS
+                    .map(|t| format!("DISABLE TRIGGER {t}"))
+                    .join(", ")
+            ))
+            .await?;
+        let inserted = transaction.execute(&merge_statement(true), &[]).await?;
+        transaction
+            .batch_execute(&format!(
+                "ALTER TABLE follows {}",
+                FOLLOWS_INSERT_TRIGGERS
+                    .map(|t| format!("ENABLE TRIGGER {t}"))
+                    .join(", ")
+            ))
+            .await?;
+        for rebuild in &rebuilds {
+            transaction.batch_execute(rebuild).await?;
+        }
+        transaction.execute(follows::RECOUNT, &[]).await?;
+        transaction
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&changes::CHANNEL, &changes::EVERYTHING],
+            )
+            .await?;
+        // Statistics for the API's first queries, rather than those of the empty table.
+        transaction.batch_execute("ANALYZE follows").await?;
+        Written {
+            inserted,
+            ..Written::default()
+        }
+    } else {
+        counts(&transaction.query_one(&merge_statement(false), &[]).await?)?
+    };
+    transaction.batch_execute("TRUNCATE import_follows").await?;
+
+    // Every staged row that was written but is not the last of its pair overwrote that pair.
+    merged.inserted = written.inserted;
+    merged.updated = u64::try_from(staged)
+        .unwrap_or_default()
+        .saturating_sub(written.inserted);
+    let mut checkpoint = checkpoint.clone();
+    checkpoint.tally.inserted += merged.inserted;
+    checkpoint.tally.updated += merged.updated;
+    checkpoint.tally.skipped += merged.skipped;
+    save(transaction, &checkpoint).await?;
+    Ok(merged)
+}
+
 /// `CREATE TEMP TABLE` for `T`'s staging: no constraints (the real table's decide), emptied at
 /// every commit.
 fn staging<T: Stage>() -> String {
@@ -613,7 +872,7 @@ fn staging<T: Stage>() -> String {
         .map(|(name, kind)| format!("{name} {kind}"))
         .collect();
     format!(
-        "CREATE TEMP TABLE {} (ord int4 NOT NULL, {}) ON COMMIT DELETE ROWS;",
+        "CREATE TEMP TABLE {} (ord int8 NOT NULL, {}) ON COMMIT DELETE ROWS;",
         T::STAGING,
         columns.join(", ")
     )
@@ -627,29 +886,13 @@ async fn write_in<T: Stage>(
 ) -> Result<Written, tokio_postgres::Error> {
     let mut written = Written::default();
     if !rows.is_empty() {
-        let columns: Vec<&str> = T::COLUMNS.iter().map(|(name, _)| *name).collect();
-        let mut types = vec![Type::INT4];
-        types.extend(T::COLUMNS.iter().map(|(_, kind)| kind.clone()));
-        let sink = transaction
-            .copy_in(&format!(
-                "COPY {} (ord, {}) FROM STDIN (FORMAT binary)",
-                T::STAGING,
-                columns.join(", ")
-            ))
-            .await?;
-        let copy = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(copy);
-        for (index, row) in rows.iter().enumerate() {
-            let ord = i32::try_from(index).unwrap_or(i32::MAX);
-            let mut values = row.values();
-            values.insert(0, &ord);
-            copy.as_mut().write(&values).await?;
-        }
-        copy.finish().await?;
-
+        copy_in(transaction, T::STAGING, ["ord"], rows, |index| {
+            [Some(ord(index))]
+        })
+        .await?;
         let upsert = transaction.prepare(T::UPSERT).await?;
         transaction.batch_execute("SAVEPOINT batch").await?;
-        match transaction.query_one(&upsert, &[&None::<i32>]).await {
+        match transaction.query_one(&upsert, &[&None::<i64>]).await {
             Ok(row) => written.add(counts(&row)?),
             Err(e) if !is_row_error(&e) => return Err(e),
             Err(_) => {
@@ -658,9 +901,8 @@ async fn write_in<T: Stage>(
                     .batch_execute("ROLLBACK TO SAVEPOINT batch")
                     .await?;
                 for index in 0..rows.len() {
-                    let ord = i32::try_from(index).unwrap_or(i32::MAX);
                     transaction.batch_execute("SAVEPOINT row").await?;
-                    match transaction.query_one(&upsert, &[&Some(ord)]).await {
+                    match transaction.query_one(&upsert, &[&Some(ord(index))]).await {
                         Ok(row) => {
                             written.add(counts(&row)?);
                             transaction.batch_execute("RELEASE SAVEPOINT row").await?;
@@ -686,6 +928,48 @@ async fn write_in<T: Stage>(
     Ok(written)
 }
 
+/// A row's `ord` in its batch's staging table.
+fn ord(index: usize) -> i64 {
+    i64::try_from(index).unwrap_or(i64::MAX)
+}
+
+/// Sends `rows` into `table` by binary COPY: first the `N` bigint columns `leading` (their
+/// values `lead(index)`), then `T`'s columns.
+async fn copy_in<T: Stage, const N: usize>(
+    transaction: &Transaction<'_>,
+    table: &str,
+    leading: [&str; N],
+    rows: &[T],
+    lead: impl Fn(usize) -> [Option<i64>; N],
+) -> Result<(), tokio_postgres::Error> {
+    let columns: Vec<&str> = leading
+        .into_iter()
+        .chain(T::COLUMNS.iter().map(|(name, _)| *name))
+        .collect();
+    let types: Vec<Type> = std::iter::repeat_n(Type::INT8, N)
+        .chain(T::COLUMNS.iter().map(|(_, kind)| kind.clone()))
+        .collect();
+    let sink = transaction
+        .copy_in(&format!(
+            "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+            columns.join(", ")
+        ))
+        .await?;
+    let copy = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(copy);
+    for (index, row) in rows.iter().enumerate() {
+        let lead = lead(index);
+        let values: Vec<&(dyn ToSql + Sync)> = lead
+            .iter()
+            .map(|value| value as &(dyn ToSql + Sync))
+            .chain(row.values())
+            .collect();
+        copy.as_mut().write(&values).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
 fn counts(row: &tokio_postgres::Row) -> Result<Written, tokio_postgres::Error> {
     let inserted: i64 = row.try_get(0)?;
     let updated: i64 = row.try_get(1)?;
@@ -700,7 +984,6 @@ async fn save(
     transaction: &Transaction<'_>,
     checkpoint: &Checkpoint,
 ) -> Result<(), tokio_postgres::Error> {
-    let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     transaction
         .execute(
             "INSERT INTO import_checkpoints (pass, source, file_size, byte_offset, line, done, \
@@ -726,6 +1009,11 @@ async fn save(
         )
         .await?;
     Ok(())
+}
+
+/// A count or position as PostgreSQL's bigint.
+fn number(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Whether the statement failed because of a row's values (a constraint), rather than because

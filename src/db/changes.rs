@@ -24,6 +24,10 @@ use crate::profiles::ObjectId;
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "profile_changes";
 
+/// The payload that tells every instance to forget everything it cached (a change too large to
+/// list).
+pub const EVERYTHING: &str = "*";
+
 /// How often the listener proves the stream is live: a quarter of the staleness the cache
 /// tolerates ([`super::cache::STALE_AFTER`]), so that a late heartbeat or two cost nothing.
 pub const HEARTBEAT: Duration = Duration::from_millis(25);
@@ -72,7 +76,7 @@ pub struct Announced {
 impl Announced {
     /// Parses a notification payload; `None` for one this version does not understand.
     pub fn parse(payload: &str) -> Option<Self> {
-        if payload == "*" {
+        if payload == EVERYTHING {
             return Some(Self {
                 change: Change::Everything,
                 at: None,

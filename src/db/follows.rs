@@ -40,6 +40,29 @@ impl std::fmt::Display for CounterDrift {
     }
 }
 
+/// Sets every follow counter that disagrees with `follows` to the truth (accepted follows,
+/// counted), returning the user, the counts it had and the true counts of each: `recount`'s
+/// repair, and how the import's first load of `follows` sets the counters (`db::bulk`).
+pub(crate) const RECOUNT: &str = "\
+    WITH truth AS ( \
+        SELECT u.id AS user_id, \
+               coalesce(fr.n, 0)::integer AS followers, \
+               coalesce(fg.n, 0)::integer AS following \
+          FROM users u \
+          LEFT JOIN (SELECT followee_id, count(*) AS n FROM follows WHERE status = 'accepted' GROUP BY 1) fr \
+                 ON fr.followee_id = u.id \
+          LEFT JOIN (SELECT follower_id, count(*) AS n FROM follows WHERE status = 'accepted' GROUP BY 1) fg \
+                 ON fg.follower_id = u.id), \
+    drift AS ( \
+        SELECT t.user_id, c.followers_count AS followers_was, c.following_count AS following_was, \
+               t.followers, t.following \
+          FROM truth t JOIN follow_counters c USING (user_id) \
+         WHERE c.followers_count <> t.followers OR c.following_count <> t.following) \
+    UPDATE follow_counters c \
+       SET followers_count = d.followers, following_count = d.following \
+      FROM drift d WHERE c.user_id = d.user_id \
+    RETURNING d.user_id, d.followers_was, d.following_was, d.followers, d.following";
+
 /// Counts the accepted follows of every user and repairs the counters that differ, creating
 /// missing counter rows. Run it in a transaction: writes to `follows` wait until it ends, so the
 /// counts are exact.
@@ -54,28 +77,9 @@ pub async fn recount(conn: &mut AsyncPgConnection) -> AppResult<Vec<CounterDrift
     )
     .execute(conn)
     .await?;
-    let drift = diesel::sql_query(
-                "WITH truth AS ( \
-                    SELECT u.id AS user_id, \
-                           coalesce(fr.n, 0)::integer AS followers, \
-                           coalesce(fg.n, 0)::integer AS following \
-                      FROM users u \
-                      LEFT JOIN (SELECT followee_id, count(*) AS n FROM follows WHERE status = 'accepted' GROUP BY 1) fr \
-                             ON fr.followee_id = u.id \
-                      LEFT JOIN (SELECT follower_id, count(*) AS n FROM follows WHERE status = 'accepted' GROUP BY 1) fg \
-                             ON fg.follower_id = u.id), \
-                 drift AS ( \
-                    SELECT t.user_id, c.followers_count AS followers_was, c.following_count AS following_was, \
-                           t.followers, t.following \
-                      FROM truth t JOIN follow_counters c USING (user_id) \
-                     WHERE c.followers_count <> t.followers OR c.following_count <> t.following) \
-                 UPDATE follow_counters c \
-                    SET followers_count = d.followers, following_count = d.following \
-                   FROM drift d WHERE c.user_id = d.user_id \
-                 RETURNING d.user_id, d.followers_was, d.following_was, d.followers, d.following",
-            )
-            .load::<CounterDrift>(conn)
-            .await?;
+    let drift = diesel::sql_query(RECOUNT)
+        .load::<CounterDrift>(conn)
+        .await?;
     Ok(drift)
 }
 

@@ -42,6 +42,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_follows (line) {
+        line -> Int8,
+        superseded_by -> Nullable<Int8>,
+        follower_id -> Text,
+        followee_id -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     media (id) {
         id -> Text,
         owner_id -> Text,
@@ -85,6 +96,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_counters,
     follows,
     import_checkpoints,
+    import_follows,
     media,
     users,
 );

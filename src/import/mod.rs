@@ -6,7 +6,9 @@
 //! writer (`db::bulk`: COPY into staging, set-based upserts) in its own transaction, together
 //! with the file's checkpoint, so an interrupted import continues with `--resume` exactly after
 //! the last batch that landed. The order is users, media, users again (profile photos, once the
-//! media exist), follows, blocks.
+//! media exist), follows, blocks. Follows are staged batch by batch and go into `follows` in one
+//! set-based transaction at the end of their file (`BulkWriter::merge_follows`), which also
+//! refuses, in a batch's own words, those whose users are missing or have blocked one another.
 
 mod documents;
 mod ejson;
@@ -26,7 +28,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::db::Db;
-use crate::db::bulk::{BlockRecord, BulkWriter, Checkpoint, FollowRecord, MediaRecord, Stage};
+use crate::db::bulk::{
+    BlockRecord, BulkWriter, Checkpoint, FollowRecord, MediaRecord, Refusal, Stage, Written,
+};
 use crate::error::AppError;
 use documents::UserDocument;
 pub use report::{FileTally, Problem, Report};
@@ -260,7 +264,11 @@ async fn import_file(
     }
     at.done = true;
     at.tally = report.file(file);
-    writer.save_checkpoint(&at).await?;
+    if pass == Pass::Follows {
+        merge_follows(writer, &at, report).await?;
+    } else {
+        writer.save_checkpoint(&at).await?;
+    }
     let seconds = begun.elapsed().as_secs_f64();
     tracing::info!(
         file,
@@ -551,8 +559,18 @@ async fn write(
                 Doc::Follow(record) => Some(record),
                 _ => None,
             });
-            let pair = |f: &FollowRecord| (f.follower_id.clone(), f.followee_id.clone());
-            write_pairs(writer, rows, numbers, pair, true, file, at, report).await
+            // Whether both users exist and have not blocked one another is checked when the
+            // staged follows are merged, set-based, with the same reasons.
+            let superseded_by: Vec<Option<u64>> =
+                winners(&rows, |f| (&f.follower_id, &f.followee_id))
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, winner)| (winner != index).then(|| numbers[winner]))
+                    .collect();
+            at.tally = report.file(file);
+            writer
+                .stage_follows(&rows, &numbers, &superseded_by, at)
+                .await
         }
         Pass::Blocks => {
             let (rows, numbers) = unpack(documents, |doc| match doc {
@@ -560,7 +578,8 @@ async fn write(
                 _ => None,
             });
             let pair = |b: &BlockRecord| (b.blocker_id.clone(), b.blocked_id.clone());
-            write_pairs(writer, rows, numbers, pair, false, file, at, report).await
+            let (rows, numbers) = admit_pairs(writer, rows, numbers, pair, file, report).await?;
+            commit(writer, &rows, &numbers, file, at, report).await
         }
     }
 }
@@ -593,58 +612,85 @@ async fn commit<T: Stage>(
     Ok(())
 }
 
-/// Follows or blocks: both users must exist (and, for a follow, neither has blocked the other);
-/// the last of the same pair in a batch wins.
-#[allow(clippy::too_many_arguments)]
-async fn write_pairs<T: Stage>(
-    writer: &mut BulkWriter,
+/// Of a batch of blocks, the rows to write, with their line numbers: both users must exist; the
+/// last of the same pair in a batch wins. The others are reported as skipped. (Follows are
+/// checked the same way, set-based, when they are merged: `BulkWriter::merge_follows`.)
+async fn admit_pairs<T>(
+    writer: &BulkWriter,
     rows: Vec<T>,
     numbers: Vec<u64>,
     pair: impl Fn(&T) -> (String, String),
-    check_blocks: bool,
     file: &'static str,
-    at: &mut Checkpoint,
     report: &mut Report,
-) -> Result<(), AppError> {
+) -> Result<(Vec<T>, Vec<u64>), AppError> {
     let pairs: Vec<(String, String)> = rows.iter().map(&pair).collect();
     let borrowed: Vec<(&str, &str)> = pairs
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
-    let refusal = refusals(writer, &borrowed, check_blocks).await?;
+    let ids: Vec<&str> = borrowed.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    let existing = writer.existing_users(&ids).await?;
     let (rows, numbers) = keep(rows, numbers, file, report, |row| {
         let (a, b) = pair(row);
-        refusal(&a, &b)
-    });
-    let (rows, numbers) = dedupe(rows, numbers, &pair, file, report);
-    commit(writer, &rows, &numbers, file, at, report).await
-}
-
-/// Why a pair of users cannot be a follow (or, without `check_blocks`, a block): one of them is
-/// not a user, or (for a follow) one has blocked the other.
-async fn refusals(
-    writer: &BulkWriter,
-    pairs: &[(&str, &str)],
-    check_blocks: bool,
-) -> Result<impl Fn(&str, &str) -> Option<String> + use<>, AppError> {
-    let ids: Vec<&str> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
-    let existing = writer.existing_users(&ids).await?;
-    let blocked = if check_blocks {
-        writer.blocked_pairs(pairs).await?
-    } else {
-        Default::default()
-    };
-    Ok(move |a: &str, b: &str| {
-        if !existing.contains(a) {
-            Some(format!("{a} is not a user"))
-        } else if !existing.contains(b) {
-            Some(format!("{b} is not a user"))
-        } else if blocked.contains(&(a.to_owned(), b.to_owned())) {
-            Some("one of the two users has blocked the other".to_owned())
+        if !existing.contains(&a) {
+            Some(not_a_user(&a))
+        } else if !existing.contains(&b) {
+            Some(not_a_user(&b))
         } else {
             None
         }
-    })
+    });
+    Ok(dedupe(rows, numbers, &pair, file, report))
+}
+
+/// The end of follows.jsonl: its staged follows go into the table at once (`at` is the file's
+/// end, done), and what that did goes into the report.
+async fn merge_follows(
+    writer: &mut BulkWriter,
+    at: &Checkpoint,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    let file = Pass::Follows.file();
+    let begun = Instant::now();
+    let spinner = if std::io::stderr().is_terminal() {
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_message(format!("{file}: writing the follows into the table"));
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        spinner
+    } else {
+        ProgressBar::hidden()
+    };
+    let merged = writer.merge_follows(at, report.room()).await;
+    spinner.finish_and_clear();
+    let merged = merged?;
+    tracing::info!(
+        file,
+        inserted = merged.inserted,
+        updated = merged.updated,
+        skipped = merged.skipped,
+        seconds = begun.elapsed().as_secs_f64(),
+        "staged follows merged"
+    );
+    let listed = merged.listed.len() as u64;
+    for (line, refusal) in merged.listed {
+        let reason = match refusal {
+            Refusal::NotAUser(id) => not_a_user(&id),
+            Refusal::Blocked => BLOCKED.to_owned(),
+            Refusal::SupersededBy(winner) => superseded(winner),
+        };
+        report.skip(file, line, reason);
+    }
+    report.record(
+        file,
+        &[],
+        Written {
+            inserted: merged.inserted,
+            updated: merged.updated,
+            skipped: Vec::new(),
+        },
+    );
+    report.count_unlisted_skips(file, merged.skipped - listed);
+    Ok(())
 }
 
 /// Drops the rows `refuse` objects to, reporting each as skipped.
@@ -671,8 +717,21 @@ fn keep<T>(
     kept
 }
 
-/// Keeps the last of rows with the same key within a batch (one statement cannot write a row
-/// twice); the earlier ones are reported as superseded.
+/// For each row, the index of the last row with the same key (itself when it is the last):
+/// within a batch the last wins, since one statement cannot write a row twice.
+fn winners<'a, T, K: std::hash::Hash + Eq>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<usize> {
+    let mut last: HashMap<K, usize> = HashMap::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        last.insert(key(row), index);
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| last.get(&key(row)).copied().unwrap_or(index))
+        .collect()
+}
+
+/// Keeps the last of rows with the same key within a batch (see [`winners`]); the earlier ones
+/// are reported as superseded.
 fn dedupe<T, K: std::hash::Hash + Eq>(
     rows: Vec<T>,
     numbers: Vec<u64>,
@@ -680,32 +739,42 @@ fn dedupe<T, K: std::hash::Hash + Eq>(
     file: &'static str,
     report: &mut Report,
 ) -> (Vec<T>, Vec<u64>) {
-    let mut last: HashMap<K, usize> = HashMap::with_capacity(rows.len());
-    for (index, row) in rows.iter().enumerate() {
-        last.insert(key(row), index);
-    }
-    if last.len() == rows.len() {
+    let winners = winners(&rows, key);
+    if winners
+        .iter()
+        .enumerate()
+        .all(|(index, winner)| index == *winner)
+    {
         return (rows, numbers);
     }
     let mut kept = (
-        Vec::with_capacity(last.len()),
-        Vec::with_capacity(last.len()),
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
     );
-    for (index, (row, line)) in rows.into_iter().zip(numbers.iter().copied()).enumerate() {
-        let winner = last.get(&key(&row)).copied().unwrap_or(index);
+    for ((index, row), winner) in rows.into_iter().enumerate().zip(winners) {
+        let line = numbers[index];
         if winner == index {
             kept.0.push(row);
             kept.1.push(line);
         } else {
-            report.skip(
-                file,
-                line,
-                format!("superseded by the same record on line {}", numbers[winner]),
-            );
+            report.skip(file, line, superseded(numbers[winner]));
         }
     }
     kept
 }
+
+/// Why a document superseded within its batch is skipped.
+fn superseded(winner_line: u64) -> String {
+    format!("superseded by the same record on line {winner_line}")
+}
+
+/// Why a follow or block of a user who does not exist is skipped.
+fn not_a_user(id: &str) -> String {
+    format!("{id} is not a user")
+}
+
+/// Why a follow between users who have blocked one another is skipped.
+const BLOCKED: &str = "one of the two users has blocked the other";
 
 #[cfg(test)]
 mod tests {

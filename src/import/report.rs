@@ -59,6 +59,16 @@ impl Report {
         }
     }
 
+    /// How many more problems are listed one by one (the rest are only counted).
+    pub fn room(&self) -> usize {
+        MAX_LISTED.saturating_sub(self.skips.len())
+    }
+
+    /// Counts skipped documents that are not listed (past [`Report::room`]).
+    pub fn count_unlisted_skips(&mut self, file: &'static str, count: u64) {
+        self.tally(file).skipped += count;
+    }
+
     /// Records a dropped value.
     pub fn warn(&mut self, file: &'static str, line: u64, reason: String) {
         self.tally(file).warnings += 1;

@@ -285,6 +285,117 @@ async fn a_nul_character_skips_its_line_and_nothing_else() {
     assert_eq!(carol["data"]["bio"], r"C:\u0000");
 }
 
+/// A follow line of `follower` → `followee` (the last two hex digits of their ids).
+fn follow_line(follower: u8, followee: u8, status: &str) -> String {
+    format!(
+        r#"{{"follower":{{"$oid":"64a0000000000000000000{follower:02x}"}},"followee":{{"$oid":"64a0000000000000000000{followee:02x}"}},"status":"{status}","createdAt":{{"$date":"2024-03-01T00:00:00Z"}}}}"#
+    )
+}
+
+/// Follows are checked when they are merged into the table at the end of their file, not when
+/// each batch is written, yet they are refused exactly as a batch written on its own refuses
+/// them, with the same words and precedence: a missing user before a block before a later line
+/// of the same batch, a pair twice in a batch superseded, a pair in two batches overwritten. The
+/// same report whether `follows` is empty (the first load, which rebuilds the table's indexes)
+/// or not, and counters that agree with the table either way.
+#[tokio::test]
+async fn follows_are_refused_at_the_merge_as_a_batch_refuses_them() {
+    for follows_before in [false, true] {
+        let app = TestApp::new().await;
+        let first = tempfile::tempdir().expect("temp dir");
+        let users: Vec<String> = (1..=4)
+            .map(|n| {
+                format!(
+                    r#"{{"_id":{{"$oid":"64a0000000000000000000{n:02x}"}},"name":"N","surname":"S","username":"user{n}"}}"#
+                )
+            })
+            .collect();
+        let users: Vec<&str> = users.iter().map(String::as_str).collect();
+        write(first.path(), "users.jsonl", &users);
+        // Bob has blocked Alice.
+        write(
+            first.path(),
+            "blocks.jsonl",
+            &[
+                r#"{"blocker":{"$oid":"64a000000000000000000002"},"blocked":{"$oid":"64a000000000000000000001"}}"#,
+            ],
+        );
+        if follows_before {
+            write(
+                first.path(),
+                "follows.jsonl",
+                &[&follow_line(4, 3, "accepted")],
+            );
+        }
+        profile_api::import::run(&app.db, first.path(), 100)
+            .await
+            .expect("first import");
+
+        let second = tempfile::tempdir().expect("temp dir");
+        write(
+            second.path(),
+            "follows.jsonl",
+            &[
+                // batch 1
+                &follow_line(3, 1, "accepted"),
+                &follow_line(3, 0xff, "accepted"),
+                &follow_line(3, 1, "pending"),
+                // batch 2
+                &follow_line(3, 0xff, "accepted"),
+                &follow_line(3, 0xff, "pending"),
+                &follow_line(1, 2, "accepted"),
+                // batch 3
+                &follow_line(3, 1, "accepted"),
+                &follow_line(0xfe, 3, "accepted"),
+            ],
+        );
+        let report = profile_api::import::run(&app.db, second.path(), 3)
+            .await
+            .expect("second import");
+        let skips: Vec<String> = report
+            .skips
+            .iter()
+            .map(|p| format!("{}:{}: {}", p.file, p.line, p.reason))
+            .collect();
+        assert_eq!(
+            skips,
+            [
+                "follows.jsonl:1: superseded by the same record on line 3",
+                "follows.jsonl:2: 64a0000000000000000000ff is not a user",
+                "follows.jsonl:4: 64a0000000000000000000ff is not a user",
+                "follows.jsonl:5: 64a0000000000000000000ff is not a user",
+                "follows.jsonl:6: one of the two users has blocked the other",
+                "follows.jsonl:8: 64a0000000000000000000fe is not a user",
+            ],
+            "follows before: {follows_before}"
+        );
+        let t = report.file("follows.jsonl");
+        // Carol → Alice: line 3 inserts it, line 7 (another batch) overwrites it.
+        assert_eq!((t.inserted, t.updated, t.skipped), (1, 1, 6));
+
+        let alice = app
+            .get(&format!("/api/v1/users/profile/{ALICE}"))
+            .send()
+            .await
+            .json();
+        assert_eq!(
+            alice["data"]["followersCount"], 1,
+            "follows before: {follows_before}"
+        );
+        let carol = app
+            .get(&format!("/api/v1/users/profile/{CAROL}"))
+            .send()
+            .await
+            .json();
+        assert_eq!(carol["data"]["followingCount"], 1);
+        assert_eq!(carol["data"]["followersCount"], u8::from(follows_before));
+        let recount = profile_api::profiles::follows::recount(&app.db)
+            .await
+            .expect("recount");
+        assert!(recount.is_empty(), "counters drifted: {recount:?}");
+    }
+}
+
 /// An export large enough to interrupt: users, media, follows (some pending, some bad lines, a
 /// few pairs twice) and blocks, every date given so two imports write identical rows.
 fn large_export(dir: &Path, users: u64, follows: u64) {
