@@ -600,6 +600,16 @@ impl BulkWriter {
             .collect()
     }
 
+    /// Whether any follows are staged (see [`BulkWriter::stage_follows`]).
+    pub async fn has_staged_follows(&self) -> AppResult<bool> {
+        let row = self
+            .client
+            .query_one("SELECT EXISTS (SELECT 1 FROM import_follows)", &[])
+            .await
+            .map_err(error)?;
+        row.try_get(0).map_err(error)
+    }
+
     /// Forgets the last import's checkpoints and staged follows (a new import starts).
     pub async fn clear_checkpoints(&mut self) -> AppResult<()> {
         self.in_transaction(async |transaction| {
@@ -739,9 +749,13 @@ async fn merge_follows_in(
     list: usize,
 ) -> Result<Merged, tokio_postgres::Error> {
     // The merge reads whole tables: let the planner hash-join them (the session otherwise
-    // penalizes sequential scans, see `connect`). Index builds sort in memory up to this.
+    // penalizes sequential scans, see `connect`), with the memory to hold a million users'
+    // ids in one hash table, and to sort more of an index build in memory.
     transaction
-        .batch_execute("SET LOCAL enable_seqscan = on; SET LOCAL maintenance_work_mem = '256MB'")
+        .batch_execute(
+            "SET LOCAL enable_seqscan = on; SET LOCAL work_mem = '256MB'; \
+             SET LOCAL maintenance_work_mem = '256MB'",
+        )
         .await?;
     let is_empty = async || -> Result<bool, tokio_postgres::Error> {
         let row = transaction

@@ -188,17 +188,31 @@ pub async fn run_with(db: &Db, dir: &Path, options: &Options) -> anyhow::Result<
         if let Some(saved) = checkpoints.iter().find(|c| c.pass == pass.key()) {
             anyhow::ensure!(
                 saved.source == source && saved.file_size == file_size,
-                "cannot resume: the interrupted import read {} ({} bytes), not {} ({} bytes);                  import without --resume to start anew",
+                "cannot resume: the interrupted import read {} ({} bytes), not {} ({} bytes); \
+                 import without --resume to start anew",
                 saved.source,
                 saved.file_size,
                 source,
                 file_size
             );
-            report.resume(pass.file(), saved.tally);
-            if saved.done {
-                continue;
+            // PostgreSQL empties the (unlogged) staging table of follows when it recovers from
+            // a crash: then the file is read again from its start, its counts from zero.
+            let staging_lost = pass == Pass::Follows
+                && !saved.done
+                && saved.line > 0
+                && !writer.has_staged_follows().await.map_err(to_anyhow)?;
+            if staging_lost {
+                tracing::warn!(
+                    "the follows staged before the interruption are gone (PostgreSQL restarted \
+                     after a crash): reading {source} again from its start"
+                );
+            } else {
+                report.resume(pass.file(), saved.tally);
+                if saved.done {
+                    continue;
+                }
+                start = saved.clone();
             }
-            start = saved.clone();
         }
         let stopped = import_file(&mut writer, pass, &path, start, today, options, &mut report)
             .await

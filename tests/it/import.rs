@@ -584,3 +584,59 @@ async fn an_interrupted_and_killed_import_resumes_to_exactly_an_uninterrupted_on
     .await;
     assert_eq!(drift, 0, "counters disagree with the follows table");
 }
+
+/// The staging table of follows is unlogged, so PostgreSQL empties it when it recovers from a
+/// crash, while the checkpoints say its rows were staged. A resume then reads follows.jsonl
+/// again from its start, and the result is still exactly that of an uninterrupted import.
+#[tokio::test]
+async fn a_resume_after_the_staged_follows_are_lost_reads_the_follows_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    large_export(dir.path(), 2000, 40_000);
+    let import = |url: &secrecy::SecretString, resume: bool| {
+        let mut command = profile_api(url);
+        command
+            .arg("import")
+            .arg(dir.path())
+            .args(["--batch-size", "500"]);
+        if resume {
+            command.arg("--resume");
+        }
+        command
+    };
+
+    let interrupted = TestDatabase::new().await;
+    let url = interrupted.url();
+    let mut conn = crate::harness::connect(&url).await;
+    let child = import(&url, false).spawn().expect("start the import");
+    crate::harness::eventually("the import to stage part of follows.jsonl", async || {
+        follows_committed(&mut conn).await > 0
+    })
+    .await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let stopped = child.wait_with_output().await.expect("the import ends");
+    assert_eq!(stopped.status.code(), Some(130));
+    assert!(follows_committed(&mut conn).await > 0);
+    // What crash recovery does to an unlogged table.
+    diesel_async::RunQueryDsl::execute(diesel::sql_query("TRUNCATE import_follows"), &mut conn)
+        .await
+        .expect("empty the staging");
+
+    let resumed = import(&url, true).output().await.expect("resume");
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let whole = TestDatabase::new().await;
+    let uninterrupted = import(&whole.url(), false)
+        .output()
+        .await
+        .expect("import at once");
+    assert!(uninterrupted.status.success());
+    assert_eq!(
+        tally_lines(&resumed.stdout),
+        tally_lines(&uninterrupted.stdout)
+    );
+    assert_eq!(digests(&url).await, digests(&whole.url()).await);
+}

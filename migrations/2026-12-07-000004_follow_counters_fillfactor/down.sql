@@ -1,0 +1,1 @@
+ALTER TABLE follow_counters RESET (fillfactor);
