@@ -675,11 +675,14 @@ pub enum Refusal {
     SupersededBy(u64),
 }
 
-/// Removes the staged follows that are not to be written and returns them, in line order, with
-/// why (in [`Refusal`]'s order of precedence: the checks of a batch written on its own). Left
-/// joins, so that PostgreSQL hashes `users` and `blocks` once rather than probing them per row.
+/// The staged follows that are not to be written, with why (in [`Refusal`]'s order of
+/// precedence: the checks of a batch written on its own), into the temporary table
+/// `refused_follows`. Left joins, so that PostgreSQL hashes `users` and `blocks` once rather
+/// than probing them per row; a `CREATE TABLE AS` rather than a `DELETE … RETURNING`, so that
+/// it may run in parallel (a statement that writes to a table never does).
 const REFUSE_STAGED_FOLLOWS: &str = "\
-    WITH checked AS ( \
+    CREATE TEMP TABLE refused_follows ON COMMIT DROP AS \
+    SELECT * FROM ( \
         SELECT s.line, \
                CASE WHEN follower.id IS NULL THEN s.follower_id \
                     WHEN followee.id IS NULL THEN s.followee_id END AS missing_user, \
@@ -691,13 +694,9 @@ const REFUSE_STAGED_FOLLOWS: &str = "\
           LEFT JOIN blocks blocked \
                  ON blocked.blocker_id = s.follower_id AND blocked.blocked_id = s.followee_id \
           LEFT JOIN blocks blocking \
-                 ON blocking.blocker_id = s.followee_id AND blocking.blocked_id = s.follower_id), \
-    refused AS ( \
-        SELECT * FROM checked \
-         WHERE missing_user IS NOT NULL OR blocked OR superseded_by IS NOT NULL), \
-    removed AS ( \
-        DELETE FROM import_follows s USING refused r WHERE s.line = r.line) \
-    SELECT line, missing_user, blocked, superseded_by FROM refused ORDER BY line";
+                 ON blocking.blocker_id = s.followee_id AND blocking.blocked_id = s.follower_id \
+        ) checked \
+     WHERE missing_user IS NOT NULL OR blocked OR superseded_by IS NOT NULL";
 
 /// The staged follows left after [`REFUSE_STAGED_FOLLOWS`], the last line of each pair, sorted
 /// by key, into `follows`. Into an empty table (`fresh`), a plain insert (no key to conflict
@@ -772,9 +771,16 @@ async fn merge_follows_in(
     };
 
     let mut merged = Merged::default();
+    transaction.batch_execute(REFUSE_STAGED_FOLLOWS).await?;
+    transaction
+        .batch_execute("DELETE FROM import_follows s USING refused_follows r WHERE s.line = r.line")
+        .await?;
     // Streamed: however many are refused, only the first `list` are kept.
     let refused = transaction
-        .query_raw(REFUSE_STAGED_FOLLOWS, std::iter::empty::<i64>())
+        .query_raw(
+            "SELECT line, missing_user, blocked, superseded_by FROM refused_follows ORDER BY line",
+            std::iter::empty::<i64>(),
+        )
         .await?;
     pin_mut!(refused);
     while let Some(row) = refused.try_next().await? {
