@@ -82,9 +82,12 @@ for line in open(sys.argv[1]):
         e = json.loads(line)
     except ValueError:
         continue
+    e = e.get("fields", e)
     if e.get("message") == "file imported":
         print("      %8s: %9d documents in %7.1f s, %9.0f/s"
               % (e["pass"], e["documents"], e["seconds"], e["documents_per_second"]))
+    elif e.get("message") == "staged follows merged":
+        print("                (of which the merge of the staged follows: %.1f s)" % e["seconds"])
 ' "$BENCH_TMP/import.err"
 	echo "    the import's report:"
 	sed 's/^/      /' "$BENCH_TMP/report.txt" | head -12
