@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A bounded soak: a few minutes of mixed reads, profile writes and follow-graph changes against a
-# server on a fresh, seeded database, with /metrics never scraped. Fails when the server's RSS
-# grows over the second half of the run, when any response is unexpected (a 5xx, a refused
+# server on a fresh, seeded database, with /metrics never scraped. Fails when the floor of the
+# server's RSS rises from the second quarter of the run to the last (ci/soak/soak.mjs says how
+# much and why a floor), when any response is unexpected (a 5xx, a refused
 # write), when an acknowledged write is missing after a graceful restart, or when
 # `profile-api recount` finds counter drift.
 #
