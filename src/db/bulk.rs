@@ -833,22 +833,16 @@ async fn merge_follows_in(
         // table; what they do is done once below instead: the counters set by `recount`'s
         // repair (every counter was zero, with `follows` empty), and every instance told to
         // forget its cache (every count changed). By name: a trigger added later still runs.
+        let insert_triggers = |switch: &str| {
+            let each = FOLLOWS_INSERT_TRIGGERS.map(|t| format!("{switch} TRIGGER {t}"));
+            format!("ALTER TABLE follows {}", each.join(", "))
+        };
         transaction
-            .batch_execute(&format!(
-                "ALTER TABLE follows {}",
-                FOLLOWS_INSERT_TRIGGERS
-                    .map(|t| format!("DISABLE TRIGGER {t}"))
-                    .join(", ")
-            ))
+            .batch_execute(&insert_triggers("DISABLE"))
             .await?;
         let inserted = transaction.execute(&merge_statement(true), &[]).await?;
         transaction
-            .batch_execute(&format!(
-                "ALTER TABLE follows {}",
-                FOLLOWS_INSERT_TRIGGERS
-                    .map(|t| format!("ENABLE TRIGGER {t}"))
-                    .join(", ")
-            ))
+            .batch_execute(&insert_triggers("ENABLE"))
             .await?;
         for rebuild in &rebuilds {
             transaction.batch_execute(rebuild).await?;

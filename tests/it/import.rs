@@ -496,6 +496,43 @@ async fn follows_committed(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
     .await
 }
 
+/// `profile-api import DIR --batch-size 500` (with `--resume` when `resume`), JSON logs.
+fn import_command(
+    url: &secrecy::SecretString,
+    dir: &Path,
+    resume: bool,
+) -> tokio::process::Command {
+    let mut command = profile_api(url);
+    command
+        .arg("import")
+        .arg(dir)
+        .args(["--batch-size", "500"])
+        .env("LOG_FORMAT", "json");
+    if resume {
+        command.arg("--resume");
+    }
+    command
+}
+
+/// Starts a new import of `dir` into `url`'s database and stops it with Ctrl-C (SIGINT) once part
+/// of follows.jsonl is committed; returns what it printed on the way out.
+async fn interrupt_during_the_follows(
+    url: &secrecy::SecretString,
+    dir: &Path,
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> std::process::Output {
+    let child = import_command(url, dir, false)
+        .spawn()
+        .expect("start the import");
+    crate::harness::eventually("the import to commit part of follows.jsonl", async || {
+        follows_committed(conn).await > 0
+    })
+    .await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    child.wait_with_output().await.expect("the import ends")
+}
+
 /// Ctrl-C stops an import after its current batch and says how to resume; a resumed import
 /// killed outright (SIGKILL) resumes again; the end result is exactly what an uninterrupted
 /// import writes: the same rows, the same counters (and recount finds nothing to repair), and
@@ -504,30 +541,13 @@ async fn follows_committed(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
 async fn an_interrupted_and_killed_import_resumes_to_exactly_an_uninterrupted_one() {
     let dir = tempfile::tempdir().expect("temp dir");
     large_export(dir.path(), 3000, 60_000);
-    let import = |url: &secrecy::SecretString, resume: bool| {
-        let mut command = profile_api(url);
-        command
-            .arg("import")
-            .arg(dir.path())
-            .args(["--batch-size", "500"])
-            .env("LOG_FORMAT", "json");
-        if resume {
-            command.arg("--resume");
-        }
-        command
-    };
+    let import =
+        |url: &secrecy::SecretString, resume: bool| import_command(url, dir.path(), resume);
 
     let interrupted = TestDatabase::new().await;
     let url = interrupted.url();
     let mut conn = crate::harness::connect(&url).await;
-    let child = import(&url, false).spawn().expect("start the import");
-    crate::harness::eventually("the import to commit part of follows.jsonl", async || {
-        follows_committed(&mut conn).await > 0
-    })
-    .await;
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    let stopped = child.wait_with_output().await.expect("the import ends");
+    let stopped = interrupt_during_the_follows(&url, dir.path(), &mut conn).await;
     let said = String::from_utf8_lossy(&stopped.stdout);
     assert_eq!(stopped.status.code(), Some(130), "{said}");
     assert!(said.starts_with("Import interrupted"), "{said}");
@@ -592,29 +612,13 @@ async fn an_interrupted_and_killed_import_resumes_to_exactly_an_uninterrupted_on
 async fn a_resume_after_the_staged_follows_are_lost_reads_the_follows_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     large_export(dir.path(), 2000, 40_000);
-    let import = |url: &secrecy::SecretString, resume: bool| {
-        let mut command = profile_api(url);
-        command
-            .arg("import")
-            .arg(dir.path())
-            .args(["--batch-size", "500"]);
-        if resume {
-            command.arg("--resume");
-        }
-        command
-    };
+    let import =
+        |url: &secrecy::SecretString, resume: bool| import_command(url, dir.path(), resume);
 
     let interrupted = TestDatabase::new().await;
     let url = interrupted.url();
     let mut conn = crate::harness::connect(&url).await;
-    let child = import(&url, false).spawn().expect("start the import");
-    crate::harness::eventually("the import to stage part of follows.jsonl", async || {
-        follows_committed(&mut conn).await > 0
-    })
-    .await;
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    let stopped = child.wait_with_output().await.expect("the import ends");
+    let stopped = interrupt_during_the_follows(&url, dir.path(), &mut conn).await;
     assert_eq!(stopped.status.code(), Some(130));
     assert!(follows_committed(&mut conn).await > 0);
     // What crash recovery does to an unlogged table.
