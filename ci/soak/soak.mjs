@@ -245,7 +245,9 @@ async function load() {
   if (stats.unexpected.length > 0) {
     problems.push(`${stats.unexpected.length} unexpected responses, such as:\n    ${stats.unexpected.slice(0, 5).join('\n    ')}`);
   }
-  if (lastQuarter - secondQuarter > slackKib) {
+  if (!Number.isFinite(secondQuarter) || !Number.isFinite(lastQuarter)) {
+    problems.push(`too few RSS samples to judge memory (a run of ${elapsed.toFixed(0)} s)`);
+  } else if (lastQuarter - secondQuarter > slackKib) {
     problems.push(
       `the RSS floor rose by ${lastQuarter - secondQuarter} KiB from the second quarter to the last (allowed: ${slackKib})`,
     );

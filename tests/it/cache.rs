@@ -55,9 +55,19 @@ pub async fn patch(app: &TestApp, token: &str, body: Value) {
 
 /// Polls `app` until `id`'s profile satisfies `done`; how long that took.
 async fn until(app: &TestApp, id: &str, done: impl Fn(&(u16, Value)) -> bool) -> Duration {
+    until_as(app, id, None, done).await
+}
+
+/// [`until`], read as the holder of `token` (anonymously without one).
+async fn until_as(
+    app: &TestApp,
+    id: &str,
+    token: Option<&str>,
+    done: impl Fn(&(u16, Value)) -> bool,
+) -> Duration {
     let started = Instant::now();
     loop {
-        let seen = read(app, id, None).await;
+        let seen = read(app, id, token).await;
         if done(&seen) {
             return started.elapsed();
         }
@@ -144,14 +154,22 @@ async fn changes_made_in_psql_reach_every_instance() {
 async fn an_import_reaches_every_cached_instance() {
     let a = TestApp::with_config(cached()).await;
     let b = a.another_instance(cached()).await;
-    a.insert(Fixtures::default().user(user(1)).user(user(2)))
-        .await;
+    a.insert(
+        Fixtures::default()
+            .user(user(1))
+            .user(user(2))
+            .user(private(user(3))),
+    )
+    .await;
+    let two = a.token(&uid(2));
     for app in [&a, &b] {
         let (_, seen) = read(app, &uid(1), None).await;
         assert_eq!(
             (&seen["bio"], &seen["followersCount"]),
             (&Value::Null, &json!(0))
         );
+        // Both caches hold that 2 does not follow the private 3.
+        assert_eq!(read(app, &uid(3), Some(&two)).await.0, 403);
     }
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
@@ -162,13 +180,16 @@ async fn an_import_reaches_every_cached_instance() {
         ),
     )
     .expect("users.jsonl");
+    // Into an empty follows table: the import's first load, which announces itself as one
+    // change to everything rather than through the table's triggers.
+    let follow = |follower: &str, followee: &str| {
+        format!(
+            r#"{{"follower":{{"$oid":"{follower}"}},"followee":{{"$oid":"{followee}"}},"status":"accepted"}}"#
+        )
+    };
     std::fs::write(
         dir.path().join("follows.jsonl"),
-        format!(
-            r#"{{"follower":{{"$oid":"{}"}},"followee":{{"$oid":"{}"}},"status":"accepted"}}"#,
-            uid(2),
-            uid(1)
-        ),
+        [follow(&uid(2), &uid(1)), follow(&uid(2), &uid(3))].join("\n"),
     )
     .expect("follows.jsonl");
     profile_api::import::run(&a.db, dir.path(), 100)
@@ -179,6 +200,8 @@ async fn an_import_reaches_every_cached_instance() {
             d["bio"] == "imported" && d["followersCount"] == 1
         })
         .await;
+        // The relation the cache held is gone with it: 2 now sees 3.
+        until_as(app, &uid(3), Some(&two), |(status, _)| *status == 200).await;
     }
 }
 
